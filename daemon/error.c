@@ -1,0 +1,82 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+static void
+error_vformat(struct error *err, const char *fmt, va_list ap)
+{
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+}
+
+int
+error_set(struct error *err, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->field = NULL;
+	err->sys_errno = 0;
+	va_start(ap, fmt);
+	error_vformat(err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+error_set_field(struct error *err, const char *code, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->field = field;
+	err->sys_errno = 0;
+	va_start(ap, fmt);
+	error_vformat(err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+error_set_errno(struct error *err, const char *code, const char *fmt, ...)
+{
+	int saved = errno;
+	size_t len;
+	va_list ap;
+
+	err->code = code;
+	err->field = NULL;
+	err->sys_errno = saved;
+	va_start(ap, fmt);
+	error_vformat(err, fmt, ap);
+	va_end(ap);
+	len = strlen(err->message);
+	snprintf(err->message + len, sizeof(err->message) - len, ": %s",
+	    strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+int
+error_prefix(struct error *err, const char *fmt, ...)
+{
+	char prefix[ERROR_MESSAGE_MAX];
+	char joined[ERROR_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	snprintf(joined, sizeof(joined), "%s: %s", prefix, err->message);
+	memcpy(err->message, joined, sizeof(err->message));
+	return -1;
+}
+
+void
+error_clear(struct error *err)
+{
+	memset(err, 0, sizeof(*err));
+}
