@@ -1,0 +1,235 @@
+#define _GNU_SOURCE
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "conn.h"
+#include "error.h"
+#include "job.h"
+#include "log.h"
+#include "pool.h"
+#include "request.h"
+
+struct api {
+	struct jobs *jobs;
+	struct pool *pool;
+	struct api_criu_info criu;
+};
+
+/* A method returns its result, or NULL with `err` set. */
+typedef json_t *api_method_fn(struct api *api, struct conn *conn,
+    const struct request *req, struct error *err);
+
+/* Send {"id": id, "result": result}, consuming `result`. */
+static void
+api_send_result(struct conn *conn, json_t *id, json_t *result)
+{
+	json_t *reply = json_pack("{s:O, s:o}", "id", id, "result", result);
+
+	conn_send(conn, reply);
+	json_decref(reply);
+}
+
+/*
+ * Open the images dir and check it holds a CRIU image set.  The descriptor,
+ * not the path, goes to CRIU, so the directory cannot be swapped between
+ * this check and the restore.
+ */
+static int
+api_open_images(const char *path, struct error *err)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 && (errno == ENOENT || errno == ENOTDIR))
+		return error_set_field(err, "invalid-images", "images_dir",
+		    "images_dir '%s' is not a directory: %s", path,
+		    strerror(errno));
+	if (fd == -1)
+		return error_set_field(err, "invalid-images", "images_dir",
+		    "open images_dir '%s': %s", path, strerror(errno));
+	if (faccessat(fd, "inventory.img", R_OK, 0) == -1) {
+		close(fd);
+		return error_set_field(err, "invalid-images", "images_dir",
+		    "images_dir '%s' holds no CRIU image set (no readable inventory.img); pass the directory given to 'criu dump -D'",
+		    path);
+	}
+	return fd;
+}
+
+static json_t *
+api_restore(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	struct job *job;
+	json_t *result;
+	int fd;
+
+	fd = api_open_images(req->images_dir, err);
+	if (fd < 0)
+		return NULL;
+	job = jobs_create(api->jobs, req->images_dir, fd, &req->options, err);
+	if (job == NULL)
+		return NULL;
+	result = job_to_json(job);
+	/* The reply goes out before the first event of the job. */
+	api_send_result(conn, req->id, result);
+	if (req->follow && conn_follow(conn, job) < 0)
+		log_warning(job_id(job),
+		    "client cannot follow more jobs, continuing without events");
+	jobs_enqueue(api->jobs, job);
+	return NULL;
+}
+
+static struct job *
+api_find_job(struct api *api, const struct request *req, struct error *err)
+{
+	struct job *job = jobs_find(api->jobs, req->job);
+
+	if (job == NULL)
+		error_set_field(err, "not-found", "job",
+		    "no job '%s'; 'list' shows the known jobs", req->job);
+	return job;
+}
+
+static json_t *
+api_status(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	struct job *job = api_find_job(api, req, err);
+
+	return job != NULL ? job_to_json(job) : NULL;
+}
+
+static json_t *
+api_list(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	return jobs_list_json(api->jobs);
+}
+
+static json_t *
+api_cancel(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	struct job *job = api_find_job(api, req, err);
+
+	if (job == NULL || job_cancel(job, err) < 0)
+		return NULL;
+	return job_to_json(job);
+}
+
+static json_t *
+api_watch(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	struct job *job = api_find_job(api, req, err);
+
+	if (job == NULL)
+		return NULL;
+	if (conn_follow(conn, job) < 0) {
+		error_set_field(err, "invalid-request", "job",
+		    "this connection already follows %d jobs; open another connection",
+		    CONN_MAX_FOLLOWED);
+		return NULL;
+	}
+	return job_to_json(job);
+}
+
+static json_t *
+api_info(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	struct pool_stats pool;
+	struct jobs_counts counts;
+
+	pool_get_stats(api->pool, &pool);
+	jobs_get_counts(api->jobs, &counts);
+	return json_pack("{s:s, s:{s:s, s:s, s:b}, s:{s:i, s:i, s:i, s:i},"
+	    " s:{s:i}, s:{s:i, s:i}}",
+	    "version", CTRD_VERSION,
+	    "criu", "path", api->criu.path, "version", api->criu.version,
+	    "lazy_pages", api->criu.lazy_pages,
+	    "pool", "size", pool.size, "warm", pool.warm, "busy", pool.busy,
+	    "spawning", pool.spawning,
+	    "queue", "length", counts.queued,
+	    "jobs", "total", counts.total, "active", counts.active);
+}
+
+static api_method_fn *const api_methods[] = {
+	[REQUEST_RESTORE] = api_restore,
+	[REQUEST_STATUS] = api_status,
+	[REQUEST_LIST] = api_list,
+	[REQUEST_CANCEL] = api_cancel,
+	[REQUEST_WATCH] = api_watch,
+	[REQUEST_INFO] = api_info,
+};
+
+static void
+api_send_error(struct conn *conn, json_t *id, const struct error *err)
+{
+	json_t *error, *reply;
+
+	error = json_pack("{s:s, s:s}", "code", err->code, "message",
+	    err->message);
+	if (err->field != NULL)
+		json_object_set_new(error, "field", json_string(err->field));
+	reply = json_pack("{s:O, s:o}", "id", id, "error", error);
+	conn_send(conn, reply);
+	json_decref(reply);
+}
+
+void
+api_handle_line(struct api *api, struct conn *conn, const char *line,
+    size_t len)
+{
+	struct request req;
+	struct error err;
+	json_t *result;
+
+	error_clear(&err);
+	if (request_parse(line, len, &req, &err) < 0) {
+		log_info(NULL, "uid %d: rejected request: %s: %s",
+		    (int)conn_peer_uid(conn), err.code, err.message);
+		api_send_error(conn, req.id, &err);
+		request_clear(&req);
+		return;
+	}
+	result = api_methods[req.method](api, conn, &req, &err);
+	if (result != NULL) {
+		api_send_result(conn, req.id, result);
+	} else if (err.code != NULL) {
+		log_info(NULL, "uid %d: %s failed: %s: %s",
+		    (int)conn_peer_uid(conn), request_method_name(req.method),
+		    err.code, err.message);
+		api_send_error(conn, req.id, &err);
+	}
+	request_clear(&req);
+}
+
+struct api *
+api_new(struct jobs *jobs, struct pool *pool,
+    const struct api_criu_info *criu)
+{
+	struct api *api = calloc(1, sizeof(*api));
+
+	if (api == NULL)
+		return NULL;
+	api->jobs = jobs;
+	api->pool = pool;
+	api->criu = *criu;
+	return api;
+}
+
+void
+api_free(struct api *api)
+{
+	free(api);
+}

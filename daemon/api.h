@@ -1,0 +1,28 @@
+/* The API methods: decode a request line, run it, send the reply. */
+#ifndef CTRD_API_H
+#define CTRD_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct api;
+struct conn;
+struct jobs;
+struct pool;
+
+/* What `info` reports about the CRIU ctrd drives. */
+struct api_criu_info {
+	const char *path;
+	const char *version;
+	bool lazy_pages;
+};
+
+struct api *api_new(struct jobs *jobs, struct pool *pool,
+    const struct api_criu_info *criu);
+void api_free(struct api *api);
+
+/* Handle one request line (no newline) from `conn` and reply on it. */
+void api_handle_line(struct api *api, struct conn *conn, const char *line,
+    size_t len);
+
+#endif

@@ -1,0 +1,217 @@
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "conn.h"
+#include "event_json.h"
+#include "job.h"
+#include "log.h"
+
+struct conn {
+	struct bufferevent *bev;
+	struct api *api;
+	size_t max_line;
+	bool closing;
+	struct ucred peer;
+	struct conn_follow {
+		struct job_watch *watch;
+		char job[JOB_ID_LEN + 1];
+	} follows[CONN_MAX_FOLLOWED];
+	conn_closed_fn *closed;
+	void *arg;
+};
+
+static void conn_on_read(struct bufferevent *bev, void *arg);
+
+void
+conn_send(struct conn *conn, const json_t *object)
+{
+	size_t len;
+	char *line;
+
+	if (conn->closing)
+		return;
+	line = event_json_encode_line(object, &len);
+	if (line == NULL) {
+		log_err(NULL, "encode a reply: out of memory");
+		return;
+	}
+	bufferevent_write(conn->bev, line, len);
+	free(line);
+}
+
+static void
+conn_on_job_event(const json_t *event, bool last, void *arg)
+{
+	struct conn *conn = arg;
+	const char *id = json_string_value(json_object_get(event, "job"));
+	size_t i;
+
+	conn_send(conn, event);
+	if (!last)
+		return;
+	/* The job frees the watch after this call: forget it here. */
+	for (i = 0; i < CONN_MAX_FOLLOWED; i++) {
+		if (conn->follows[i].watch != NULL && id != NULL &&
+		    strcmp(conn->follows[i].job, id) == 0) {
+			conn->follows[i].watch = NULL;
+			break;
+		}
+	}
+}
+
+int
+conn_follow(struct conn *conn, struct job *job)
+{
+	size_t i;
+
+	if (job_is_ended(job))
+		return 0;
+	for (i = 0; i < CONN_MAX_FOLLOWED; i++) {
+		if (conn->follows[i].watch != NULL)
+			continue;
+		conn->follows[i].watch = job_watch_add(job, conn_on_job_event,
+		    conn);
+		if (conn->follows[i].watch == NULL)
+			return -1;
+		memcpy(conn->follows[i].job, job_id(job), JOB_ID_LEN + 1);
+		return 0;
+	}
+	return -1;
+}
+
+void
+conn_free(struct conn *conn)
+{
+	size_t i;
+
+	if (conn == NULL)
+		return;
+	for (i = 0; i < CONN_MAX_FOLLOWED; i++)
+		job_watch_remove(conn->follows[i].watch);
+	if (conn->closed != NULL)
+		conn->closed(conn, conn->arg);
+	bufferevent_free(conn->bev);
+	free(conn);
+}
+
+static void
+conn_on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (conn->closing)
+		conn_free(conn);
+}
+
+void
+conn_close_after_flush(struct conn *conn)
+{
+	conn->closing = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+		conn_free(conn);
+}
+
+static void
+conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		conn_free(conn);
+}
+
+static void
+conn_reject_too_large(struct conn *conn)
+{
+	json_t *reply = json_pack("{s:n, s:{s:s, s:s}}", "id", "error",
+	    "code", "request-too-large", "message",
+	    "request line exceeds the maximum size; send one JSON object per line");
+
+	log_info(NULL, "pid %d: request line over %zu bytes, closing",
+	    (int)conn->peer.pid, conn->max_line);
+	conn_send(conn, reply);
+	json_decref(reply);
+	conn_close_after_flush(conn);
+}
+
+/*
+ * Handle every complete line.  NOTE: output to a client that stops reading
+ * is not bounded yet, so such a client makes ctrd buffer its events in
+ * memory until it disconnects.
+ */
+static void
+conn_on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *conn = arg;
+	struct evbuffer *input = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	size_t len;
+	char *line;
+
+	while (!conn->closing) {
+		eol = evbuffer_search_eol(input, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			if (evbuffer_get_length(input) >= conn->max_line)
+				conn_reject_too_large(conn);
+			return;
+		}
+		if ((size_t)eol.pos >= conn->max_line) {
+			conn_reject_too_large(conn);
+			return;
+		}
+		line = evbuffer_readln(input, &len, EVBUFFER_EOL_LF);
+		if (line == NULL)
+			return;
+		if (len > 0)
+			api_handle_line(conn->api, conn, line, len);
+		free(line);
+	}
+}
+
+struct conn *
+conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
+    conn_closed_fn *closed, void *arg)
+{
+	socklen_t cred_len = sizeof(struct ucred);
+	struct conn *conn;
+
+	conn = calloc(1, sizeof(*conn));
+	if (conn == NULL) {
+		close(fd);
+		return NULL;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->peer, &cred_len);
+	conn->api = api;
+	conn->max_line = max_line;
+	conn->closed = closed;
+	conn->arg = arg;
+	conn->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (conn->bev == NULL) {
+		close(fd);
+		free(conn);
+		return NULL;
+	}
+	bufferevent_setcb(conn->bev, conn_on_read, conn_on_write,
+	    conn_on_event, conn);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	return conn;
+}
+
+uid_t
+conn_peer_uid(const struct conn *conn)
+{
+	return conn->peer.uid;
+}

@@ -1,0 +1,37 @@
+/* Finding the cause of a failed CRIU run in its log. */
+#ifndef CTRD_CRIU_LOG_H
+#define CTRD_CRIU_LOG_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* How much of the end of a log is read: causes sit near its end. */
+#define CRIU_LOG_TAIL_BYTES (256 * 1024)
+
+/* Maximum number of log lines attached to a failure. */
+#define CRIU_LOG_MAX_LINES 20
+
+struct criu_log_cause {
+	const char *code;	/* stable error code, e.g. "pid-in-use" */
+	char message[512];	/* one sentence naming the cause */
+	json_t *lines;		/* owned array of the log lines that show it */
+};
+
+/*
+ * Explain a failed CRIU run from the text of its log.  CRIU's own error
+ * message is the first "Error" line, which is often a harmless one (such
+ * as failing to raise RLIMIT_NOFILE without CAP_SYS_RESOURCE), so known
+ * causes are matched first and harmless errors skipped.  Always fills
+ * `cause`; release it with criu_log_cause_clear().
+ */
+void criu_log_explain(const char *text, size_t len,
+    struct criu_log_cause *cause);
+
+/* Read the tail of the log file at `path` and explain it. */
+void criu_log_explain_file(int dir_fd, const char *name,
+    struct criu_log_cause *cause);
+
+void criu_log_cause_clear(struct criu_log_cause *cause);
+
+#endif

@@ -1,0 +1,70 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "event_json.h"
+
+void
+event_json_format_time(const struct timespec *ts, char buf[EVENT_JSON_TIME_LEN])
+{
+	struct tm tm;
+	char date[20];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, EVENT_JSON_TIME_LEN, "%s.%03ldZ", date,
+	    ts->tv_nsec / 1000000);
+}
+
+json_t *
+event_json_time(const struct timespec *ts)
+{
+	char buf[EVENT_JSON_TIME_LEN];
+
+	if (ts->tv_sec == 0 && ts->tv_nsec == 0)
+		return json_null();
+	event_json_format_time(ts, buf);
+	return json_string(buf);
+}
+
+json_t *
+event_json_new_at(const char *name, const char *job, const struct timespec *ts)
+{
+	return json_pack("{s:s, s:s, s:o}", "event", name, "job", job,
+	    "time", event_json_time(ts));
+}
+
+json_t *
+event_json_new(const char *name, const char *job)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return event_json_new_at(name, job, &now);
+}
+
+char *
+event_json_encode_line(const json_t *object, size_t *ret_len)
+{
+	size_t len;
+	char *line, *grown;
+
+	/* JSON_COMPACT never emits a raw newline: strings escape it. */
+	line = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (line == NULL)
+		return NULL;
+	len = strlen(line);
+	grown = realloc(line, len + 2);
+	if (grown == NULL) {
+		free(line);
+		return NULL;
+	}
+	line = grown;
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	*ret_len = len + 1;
+	return line;
+}

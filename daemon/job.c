@@ -1,0 +1,822 @@
+#define _GNU_SOURCE
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "criu_log.h"
+#include "criu_rpc.h"
+#include "error.h"
+#include "event_json.h"
+#include "job.h"
+#include "lazy_pages.h"
+#include "log.h"
+#include "pool.h"
+#include "proc_tree.h"
+#include "reaper.h"
+#include "worker.h"
+
+/* CRIU's log for the job, in the job's work dir. */
+#define JOB_RESTORE_LOG "restore.log"
+
+struct job_watch {
+	struct job *job;
+	job_event_fn *fn;
+	void *arg;
+	TAILQ_ENTRY(job_watch) entry;
+};
+
+struct job {
+	char id[JOB_ID_LEN + 1];
+	enum job_state state;
+	struct jobs *jobs;
+	char *images_dir;
+	char work_dir[PATH_MAX];
+	int images_fd;
+	int work_fd;
+	struct restore_options options;
+
+	struct worker *worker;		/* while the RESTORE runs */
+	struct lazy_pages *lazy;	/* lazy jobs, until the server exits */
+	pid_t pid;			/* restored root, 0 until known */
+	bool replied;			/* RESTORE reply received */
+	bool pages_complete;		/* lazy server exited 0 */
+	bool root_exited;
+	int root_status;
+	json_t *error;			/* {code, message, log} once failed */
+	char *cancel_reason;
+
+	struct timespec created, started, restored, ended;
+	TAILQ_HEAD(, job_watch) watches;
+	TAILQ_ENTRY(job) all_entry;
+	TAILQ_ENTRY(job) queue_entry;
+};
+
+struct jobs {
+	struct event_base *base;
+	struct reaper *reaper;
+	struct pool *pool;
+	struct jobs_config config;
+	int jobs_dir_fd;
+	int running;
+	int ended;
+	struct event *dispatch_event;
+	TAILQ_HEAD(, job) all;
+	TAILQ_HEAD(, job) queue;
+};
+
+static const char *const job_state_names[] = {
+	[JOB_QUEUED] = "queued",
+	[JOB_LAZY_PAGES] = "lazy-pages",
+	[JOB_RESTORING] = "restoring",
+	[JOB_RESTORED] = "restored",
+	[JOB_EXITED] = "exited",
+	[JOB_FAILED] = "failed",
+	[JOB_CANCELED] = "canceled",
+};
+
+static void job_send_restore(struct job *job);
+
+const char *
+job_state_name(enum job_state state)
+{
+	return job_state_names[state];
+}
+
+const char *
+job_id(const struct job *job)
+{
+	return job->id;
+}
+
+bool
+job_is_ended(const struct job *job)
+{
+	return job->state >= JOB_EXITED;
+}
+
+/* The only writer of job->state; logs every change once. */
+static void
+job_set_state(struct job *job, enum job_state state, const char *detail)
+{
+	log_info(job->id, "%s -> %s%s%s", job_state_names[job->state],
+	    job_state_names[state], detail[0] != '\0' ? " " : "", detail);
+	job->state = state;
+}
+
+/* Send `event` (consumed) to every watcher. */
+static void
+job_emit(struct job *job, json_t *event)
+{
+	struct job_watch *watch, *next;
+	bool last = job_is_ended(job);
+
+	if (event == NULL)
+		return;
+	for (watch = TAILQ_FIRST(&job->watches); watch != NULL; watch = next) {
+		next = TAILQ_NEXT(watch, entry);
+		watch->fn(event, last, watch->arg);
+		if (last) {
+			TAILQ_REMOVE(&job->watches, watch, entry);
+			free(watch);
+		}
+	}
+	json_decref(event);
+}
+
+static json_t *
+job_event(const struct job *job, const char *name)
+{
+	return event_json_new(name, job->id);
+}
+
+/* Release everything a job held while it ran; keep what status shows. */
+static void
+job_release(struct job *job)
+{
+	struct jobs *jobs = job->jobs;
+
+	if (job->worker != NULL) {
+		worker_kill(job->worker);
+		worker_free(job->worker);
+		job->worker = NULL;
+		pool_release(jobs->pool);
+	}
+	if (job->lazy != NULL) {
+		lazy_pages_kill(job->lazy);
+		lazy_pages_free(job->lazy);
+		job->lazy = NULL;
+	}
+	if (job->images_fd != -1) {
+		close(job->images_fd);
+		job->images_fd = -1;
+	}
+	if (job->work_fd != -1) {
+		close(job->work_fd);
+		job->work_fd = -1;
+	}
+}
+
+static void
+job_trim_history(struct jobs *jobs)
+{
+	struct job *job, *next;
+
+	for (job = TAILQ_FIRST(&jobs->all); job != NULL &&
+	    jobs->ended > jobs->config.max_history; job = next) {
+		next = TAILQ_NEXT(job, all_entry);
+		if (!job_is_ended(job))
+			continue;
+		TAILQ_REMOVE(&jobs->all, job, all_entry);
+		jobs->ended--;
+		json_decref(job->error);
+		free(job->cancel_reason);
+		free(job->images_dir);
+		free(job);
+	}
+}
+
+/* Move the job to an ending state and tell its watchers with `event`. */
+static void
+job_end(struct job *job, enum job_state state, json_t *event,
+    const char *detail)
+{
+	struct jobs *jobs = job->jobs;
+	bool was_running = job->state != JOB_QUEUED;
+
+	clock_gettime(CLOCK_REALTIME, &job->ended);
+	if (job->pid > 1 && !job->root_exited)
+		reaper_unwatch(jobs->reaper, job->pid);
+	job_release(job);
+	job_set_state(job, state, detail);
+	if (was_running)
+		jobs->running--;
+	jobs->ended++;
+	job_emit(job, event);
+	job_trim_history(jobs);
+	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
+}
+
+/*
+ * Fail the job: kill the worker, the lazy-pages server and the restored
+ * tree, because a tree whose lazy-pages server is gone reads zeros for every
+ * page not yet copied.
+ */
+static void
+job_fail(struct job *job, const char *code, const char *message,
+    json_t *log_lines)
+{
+	char detail[ERROR_MESSAGE_MAX + 64];
+	json_t *event;
+
+	if (job_is_ended(job)) {
+		json_decref(log_lines);
+		return;
+	}
+	if (job->pid > 1 && !job->root_exited)
+		proc_tree_kill(job->pid);
+	if (log_lines == NULL)
+		log_lines = json_array();
+	job->error = json_pack("{s:s, s:s, s:O}", "code", code, "message",
+	    message, "log", log_lines);
+	event = job_event(job, "failed");
+	json_object_set_new(event, "code", json_string(code));
+	json_object_set_new(event, "message", json_string(message));
+	json_object_set_new(event, "log", log_lines);
+	snprintf(detail, sizeof(detail), "code=%s: %s", code, message);
+	job_end(job, JOB_FAILED, event, detail);
+}
+
+/*
+ * Fail the job with the cause found in the CRIU log `name` of its work dir.
+ * `code` overrides the code the log suggests when not NULL.
+ */
+static void
+job_fail_from_log(struct job *job, const char *name, const char *code,
+    const char *what)
+{
+	struct criu_log_cause cause;
+	char message[sizeof(cause.message) + 128];
+
+	if (job->work_fd == -1) {
+		job_fail(job, code != NULL ? code : "restore-failed", what, NULL);
+		return;
+	}
+	criu_log_explain_file(job->work_fd, name, &cause);
+	snprintf(message, sizeof(message), "%s: %s", what, cause.message);
+	job_fail(job, code != NULL ? code : cause.code, message,
+	    json_incref(cause.lines));
+	criu_log_cause_clear(&cause);
+}
+
+static void
+job_emit_pages_complete(struct job *job)
+{
+	json_t *event = job_event(job, "pages-complete");
+
+	log_info(job->id, "lazy pages complete");
+	job_emit(job, event);
+}
+
+static void
+job_on_root_exit(pid_t pid, int status, void *arg)
+{
+	struct job *job = arg;
+	char desc[64];
+	json_t *event;
+
+	job->root_exited = true;
+	job->root_status = status;
+	if (job->state != JOB_RESTORED)
+		return;		/* reported with the RESTORE reply */
+	event = job_event(job, "exited");
+	json_object_set_new(event, "pid", json_integer(pid));
+	if (WIFEXITED(status))
+		json_object_set_new(event, "code",
+		    json_integer(WEXITSTATUS(status)));
+	else if (WIFSIGNALED(status))
+		json_object_set_new(event, "signal",
+		    json_integer(WTERMSIG(status)));
+	reaper_describe_status(status, desc, sizeof(desc));
+	job_end(job, JOB_EXITED, event, desc);
+}
+
+/* Learn the restored root's pid and reap it when it exits. */
+static void
+job_set_pid(struct job *job, pid_t pid)
+{
+	struct error err;
+
+	if (pid <= 1 || job->pid == pid)
+		return;
+	job->pid = pid;
+	if (reaper_watch(job->jobs->reaper, pid, job_on_root_exit, job,
+	    &err) < 0)
+		log_warning(job->id, "watch restored pid %d: %s, continuing",
+		    (int)pid, err.message);
+}
+
+static void
+job_on_notify(struct job *job, const CriuResp *resp)
+{
+	const CriuNotify *notify = resp->notify;
+	struct error err;
+	json_t *event;
+	CriuReq ack;
+
+	event = job_event(job, "notify");
+	if (notify != NULL && notify->script != NULL)
+		json_object_set_new(event, "name",
+		    json_string(notify->script));
+	if (notify != NULL && notify->has_pid && notify->pid > 0) {
+		json_object_set_new(event, "pid", json_integer(notify->pid));
+		job_set_pid(job, notify->pid);
+	}
+	log_debug(job->id, "CRIU notify %s", notify != NULL &&
+	    notify->script != NULL ? notify->script : "(unnamed)");
+	/* CRIU blocks until the acknowledgement: there is no RPC timeout. */
+	criu_rpc_init_notify_ack(&ack, true);
+	if (worker_send(job->worker, &ack, &err) < 0)
+		log_warning(job->id, "acknowledge CRIU notify: %s, continuing",
+		    err.message);
+	job_emit(job, event);
+}
+
+static void
+job_on_restored(struct job *job, pid_t pid)
+{
+	char detail[32];
+	json_t *event;
+
+	job_set_pid(job, pid);
+	clock_gettime(CLOCK_REALTIME, &job->restored);
+	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);
+	job_set_state(job, JOB_RESTORED, detail);
+	event = job_event(job, "restored");
+	json_object_set_new(event, "pid", json_integer(job->pid));
+	job_emit(job, event);
+	if (job->pages_complete)
+		job_emit_pages_complete(job);
+	if (job->root_exited)
+		job_on_root_exit(job->pid, job->root_status, job);
+}
+
+static void
+job_on_reply(struct job *job, const CriuResp *resp)
+{
+	pid_t pid = resp->restore != NULL ? resp->restore->pid : -1;
+
+	job->replied = true;
+	if (resp->type != CRIU_REQ_TYPE__RESTORE) {
+		job_fail(job, "restore-failed",
+		    "CRIU sent an unexpected reply to RESTORE", NULL);
+		return;
+	}
+	/* A failed reply may still carry a pid, or -1: trust only success. */
+	if (!resp->success || pid <= 1) {
+		job_fail_from_log(job, JOB_RESTORE_LOG, NULL, "restore failed");
+		return;
+	}
+	job_on_restored(job, pid);
+}
+
+static void
+job_on_worker_message(struct worker *worker, const CriuResp *resp, int fd,
+    void *arg)
+{
+	struct job *job = arg;
+
+	if (fd != -1)
+		close(fd);	/* orphan-pts-master: not requested */
+	if (job_is_ended(job))
+		return;
+	if (resp->type == CRIU_REQ_TYPE__NOTIFY)
+		job_on_notify(job, resp);
+	else
+		job_on_reply(job, resp);
+}
+
+static void
+job_on_worker_exit(struct worker *worker, int status, void *arg)
+{
+	struct job *job = arg;
+	char desc[64], message[128];
+
+	reaper_describe_status(status, desc, sizeof(desc));
+	log_debug(job->id, "worker %d exited: %s", (int)worker_pid(worker),
+	    desc);
+	worker_free(worker);
+	job->worker = NULL;
+	pool_release(job->jobs->pool);
+	if (job->replied || job_is_ended(job))
+		return;
+	snprintf(message, sizeof(message),
+	    "CRIU worker exited before replying (%s)", desc);
+	job_fail_from_log(job, JOB_RESTORE_LOG, "worker-died", message);
+}
+
+static void
+job_on_warm(struct worker *worker, void *arg)
+{
+}
+
+static const struct worker_ops job_worker_ops = {
+	.on_warm = job_on_warm,
+	.on_message = job_on_worker_message,
+	.on_exit = job_on_worker_exit,
+};
+
+static void
+job_on_lazy_ready(struct lazy_pages *server, void *arg)
+{
+	struct job *job = arg;
+	json_t *event;
+
+	event = job_event(job, "lazy-pages-ready");
+	json_object_set_new(event, "server_pid",
+	    json_integer(lazy_pages_pid(server)));
+	log_info(job->id, "lazy-pages server %d ready",
+	    (int)lazy_pages_pid(server));
+	job_emit(job, event);
+	job_send_restore(job);
+}
+
+static void
+job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
+{
+	struct job *job = arg;
+	char desc[64], message[160];
+
+	lazy_pages_free(server);
+	job->lazy = NULL;
+	if (job_is_ended(job))
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    job->state != JOB_LAZY_PAGES) {
+		job->pages_complete = true;
+		if (job->state == JOB_RESTORED)
+			job_emit_pages_complete(job);
+		return;
+	}
+	reaper_describe_status(status, desc, sizeof(desc));
+	snprintf(message, sizeof(message),
+	    "lazy-pages server exited before copying every page (%s)", desc);
+	job_fail_from_log(job, LAZY_PAGES_LOG, "lazy-pages-failed", message);
+}
+
+static const struct lazy_pages_ops job_lazy_ops = {
+	.on_ready = job_on_lazy_ready,
+	.on_exit = job_on_lazy_exit,
+};
+
+static void
+job_fill_opts(const struct job *job, CriuOpts *opts)
+{
+	criu_opts__init(opts);
+	opts->images_dir_fd = job->images_fd;
+	opts->has_work_dir_fd = true;
+	opts->work_dir_fd = job->work_fd;
+	opts->log_file = JOB_RESTORE_LOG;
+	opts->has_log_level = true;
+	opts->log_level = job->options.log_level;
+	/* The root becomes ctrd's child, so ctrd can reap it. */
+	opts->has_rst_sibling = true;
+	opts->rst_sibling = true;
+	opts->has_notify_scripts = true;
+	opts->notify_scripts = true;
+	opts->has_lazy_pages = true;
+	opts->lazy_pages = job->options.lazy_pages;
+	opts->has_tcp_established = true;
+	opts->tcp_established = job->options.tcp_established;
+	opts->has_ext_unix_sk = true;
+	opts->ext_unix_sk = job->options.ext_unix_sk;
+	opts->has_shell_job = true;
+	opts->shell_job = job->options.shell_job;
+	opts->has_file_locks = true;
+	opts->file_locks = job->options.file_locks;
+}
+
+static void
+job_send_restore(struct job *job)
+{
+	struct error err;
+	CriuOpts opts;
+	CriuReq req;
+
+	job_fill_opts(job, &opts);
+	criu_req__init(&req);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &opts;
+	job_set_state(job, JOB_RESTORING, "");
+	if (worker_send(job->worker, &req, &err) < 0)
+		job_fail(job, "worker-died", err.message, NULL);
+}
+
+static void
+job_start(struct job *job, struct worker *worker)
+{
+	struct jobs *jobs = job->jobs;
+	struct error err;
+	json_t *event;
+	char detail[64];
+
+	job->worker = worker;
+	worker_set_ops(worker, &job_worker_ops, job);
+	clock_gettime(CLOCK_REALTIME, &job->started);
+	jobs->running++;
+	snprintf(detail, sizeof(detail), "worker=%d",
+	    (int)worker_pid(worker));
+	event = job_event(job, "started");
+	json_object_set_new(event, "worker_pid",
+	    json_integer(worker_pid(worker)));
+	if (!job->options.lazy_pages) {
+		job_emit(job, event);
+		job_send_restore(job);
+		return;
+	}
+	job_set_state(job, JOB_LAZY_PAGES, detail);
+	job_emit(job, event);
+	job->lazy = lazy_pages_start(jobs->base, jobs->reaper,
+	    jobs->config.criu_path, job->images_fd, job->work_fd,
+	    job->options.log_level, &job_lazy_ops, job, &err);
+	if (job->lazy == NULL)
+		job_fail(job, "lazy-pages-failed", err.message, NULL);
+}
+
+void
+jobs_dispatch(struct jobs *jobs)
+{
+	struct worker *worker;
+	struct job *job;
+
+	while ((job = TAILQ_FIRST(&jobs->queue)) != NULL &&
+	    jobs->running < jobs->config.max_running) {
+		worker = pool_claim(jobs->pool);
+		if (worker == NULL)
+			return;
+		TAILQ_REMOVE(&jobs->queue, job, queue_entry);
+		job_start(job, worker);
+	}
+}
+
+static void
+jobs_on_dispatch(evutil_socket_t fd, short what, void *arg)
+{
+	jobs_dispatch(arg);
+}
+
+static int
+jobs_make_id(char id[JOB_ID_LEN + 1], struct error *err)
+{
+	unsigned char bytes[JOB_ID_LEN / 2];
+	size_t i;
+
+	if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
+		return error_set_errno(err, "internal", "generate job id");
+	for (i = 0; i < sizeof(bytes); i++)
+		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+	return 0;
+}
+
+static int
+jobs_make_work_dir(struct jobs *jobs, struct job *job, struct error *err)
+{
+	if (mkdirat(jobs->jobs_dir_fd, job->id, 0700) == -1)
+		return error_set_errno(err, "internal",
+		    "create work dir '%s/jobs/%s'", jobs->config.state_dir,
+		    job->id);
+	job->work_fd = openat(jobs->jobs_dir_fd, job->id,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (job->work_fd == -1)
+		return error_set_errno(err, "internal",
+		    "open work dir '%s/jobs/%s'", jobs->config.state_dir,
+		    job->id);
+	snprintf(job->work_dir, sizeof(job->work_dir), "%s/jobs/%s",
+	    jobs->config.state_dir, job->id);
+	return 0;
+}
+
+struct job *
+jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
+    const struct restore_options *options, struct error *err)
+{
+	struct job *job;
+
+	job = calloc(1, sizeof(*job));
+	if (job == NULL || (job->images_dir = strdup(images_dir)) == NULL) {
+		free(job);
+		close(images_fd);
+		return error_set_errno(err, "internal", "allocate job"), NULL;
+	}
+	job->jobs = jobs;
+	job->images_fd = images_fd;
+	job->work_fd = -1;
+	job->options = *options;
+	job->state = JOB_QUEUED;
+	TAILQ_INIT(&job->watches);
+	clock_gettime(CLOCK_REALTIME, &job->created);
+	if (jobs_make_id(job->id, err) < 0 ||
+	    jobs_make_work_dir(jobs, job, err) < 0) {
+		close(images_fd);
+		if (job->work_fd != -1)
+			close(job->work_fd);
+		free(job->images_dir);
+		free(job);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&jobs->all, job, all_entry);
+	return job;
+}
+
+void
+jobs_enqueue(struct jobs *jobs, struct job *job)
+{
+	struct job *queued;
+	json_t *event;
+	int position = 1;
+
+	TAILQ_FOREACH(queued, &jobs->queue, queue_entry)
+		position++;
+	TAILQ_INSERT_TAIL(&jobs->queue, job, queue_entry);
+	log_info(job->id, "queued images_dir='%s' lazy_pages=%d position=%d",
+	    job->images_dir, job->options.lazy_pages, position);
+	event = job_event(job, "queued");
+	json_object_set_new(event, "position", json_integer(position));
+	job_emit(job, event);
+	/* Start it from the loop, never inside the caller's request. */
+	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
+}
+
+int
+job_cancel(struct job *job, struct error *err)
+{
+	json_t *event;
+
+	if (job_is_ended(job))
+		return error_set_field(err, "invalid-state", "job",
+		    "job '%s' already ended (%s)", job->id,
+		    job_state_names[job->state]);
+	if (job->state == JOB_QUEUED)
+		TAILQ_REMOVE(&job->jobs->queue, job, queue_entry);
+	if (job->pid > 1 && !job->root_exited)
+		proc_tree_kill(job->pid);
+	job->cancel_reason = strdup("canceled by a client");
+	event = job_event(job, "canceled");
+	json_object_set_new(event, "reason", json_string(job->cancel_reason));
+	job_end(job, JOB_CANCELED, event, "");
+	return 0;
+}
+
+struct job *
+jobs_find(struct jobs *jobs, const char *id)
+{
+	struct job *job;
+
+	TAILQ_FOREACH(job, &jobs->all, all_entry)
+		if (strcmp(job->id, id) == 0)
+			return job;
+	return NULL;
+}
+
+static json_t *
+job_exit_json(const struct job *job)
+{
+	if (!job->root_exited || job->state != JOB_EXITED)
+		return json_null();
+	if (WIFSIGNALED(job->root_status))
+		return json_pack("{s:i}", "signal", WTERMSIG(job->root_status));
+	return json_pack("{s:i}", "code", WEXITSTATUS(job->root_status));
+}
+
+json_t *
+job_to_json(const struct job *job)
+{
+	const struct restore_options *o = &job->options;
+
+	return json_pack(
+	    "{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b, s:s,"
+	    " s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "job", job->id, "state", job_state_names[job->state],
+	    "images_dir", job->images_dir,
+	    "options", "lazy_pages", o->lazy_pages, "tcp_established",
+	    o->tcp_established, "ext_unix_sk", o->ext_unix_sk, "shell_job",
+	    o->shell_job, "file_locks", o->file_locks, "log_level",
+	    o->log_level,
+	    "pid", job->pid > 0 ? json_integer(job->pid) : json_null(),
+	    "pages_complete", job->pages_complete,
+	    "work_dir", job->work_dir,
+	    "created", event_json_time(&job->created),
+	    "started", event_json_time(&job->started),
+	    "restored", event_json_time(&job->restored),
+	    "ended", event_json_time(&job->ended),
+	    "error", job->error != NULL ? json_incref(job->error) :
+	    json_null(),
+	    "exit", job_exit_json(job));
+}
+
+json_t *
+jobs_list_json(struct jobs *jobs)
+{
+	json_t *list = json_array();
+	struct job *job;
+
+	TAILQ_FOREACH(job, &jobs->all, all_entry)
+		json_array_append_new(list, job_to_json(job));
+	return json_pack("{s:o}", "jobs", list);
+}
+
+void
+jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts)
+{
+	struct job *job;
+
+	memset(counts, 0, sizeof(*counts));
+	TAILQ_FOREACH(job, &jobs->all, all_entry) {
+		counts->total++;
+		if (job->state == JOB_QUEUED)
+			counts->queued++;
+		else if (!job_is_ended(job))
+			counts->active++;
+	}
+}
+
+struct job_watch *
+job_watch_add(struct job *job, job_event_fn *fn, void *arg)
+{
+	struct job_watch *watch;
+
+	if (job_is_ended(job))
+		return NULL;
+	watch = calloc(1, sizeof(*watch));
+	if (watch == NULL)
+		return NULL;
+	watch->job = job;
+	watch->fn = fn;
+	watch->arg = arg;
+	TAILQ_INSERT_TAIL(&job->watches, watch, entry);
+	return watch;
+}
+
+void
+job_watch_remove(struct job_watch *watch)
+{
+	if (watch == NULL)
+		return;
+	TAILQ_REMOVE(&watch->job->watches, watch, entry);
+	free(watch);
+}
+
+struct jobs *
+jobs_new(struct event_base *base, struct reaper *reaper, struct pool *pool,
+    const struct jobs_config *config, struct error *err)
+{
+	struct jobs *jobs;
+
+	jobs = calloc(1, sizeof(*jobs));
+	if (jobs == NULL)
+		return error_set_errno(err, "internal", "allocate jobs"), NULL;
+	jobs->base = base;
+	jobs->reaper = reaper;
+	jobs->pool = pool;
+	jobs->config = *config;
+	TAILQ_INIT(&jobs->all);
+	TAILQ_INIT(&jobs->queue);
+	if (mkdirat(config->state_dir_fd, "jobs", 0700) == -1 &&
+	    errno != EEXIST) {
+		free(jobs);
+		return error_set_errno(err, "internal", "create '%s/jobs'",
+		    config->state_dir), NULL;
+	}
+	jobs->jobs_dir_fd = openat(config->state_dir_fd, "jobs",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	jobs->dispatch_event = event_new(base, -1, 0, jobs_on_dispatch, jobs);
+	if (jobs->jobs_dir_fd == -1 || jobs->dispatch_event == NULL) {
+		error_set_errno(err, "internal", "open '%s/jobs'",
+		    config->state_dir);
+		jobs_free(jobs);
+		return NULL;
+	}
+	return jobs;
+}
+
+void
+jobs_free(struct jobs *jobs)
+{
+	struct job_watch *watch;
+	struct job *job;
+
+	if (jobs == NULL)
+		return;
+	while ((job = TAILQ_FIRST(&jobs->all)) != NULL) {
+		TAILQ_REMOVE(&jobs->all, job, all_entry);
+		if (job->pid > 1 && !job->root_exited)
+			reaper_unwatch(jobs->reaper, job->pid);
+		job_release(job);
+		while ((watch = TAILQ_FIRST(&job->watches)) != NULL) {
+			TAILQ_REMOVE(&job->watches, watch, entry);
+			free(watch);
+		}
+		json_decref(job->error);
+		free(job->cancel_reason);
+		free(job->images_dir);
+		free(job);
+	}
+	if (jobs->dispatch_event != NULL)
+		event_free(jobs->dispatch_event);
+	if (jobs->jobs_dir_fd != -1)
+		close(jobs->jobs_dir_fd);
+	free(jobs);
+}

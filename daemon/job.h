@@ -1,0 +1,85 @@
+/* Restore jobs: their state machine, the queue and the job registry. */
+#ifndef CTRD_JOB_H
+#define CTRD_JOB_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "request.h"
+
+struct event_base;
+struct error;
+struct job;
+struct job_watch;
+struct jobs;
+struct pool;
+struct reaper;
+
+enum job_state {
+	JOB_QUEUED,
+	JOB_LAZY_PAGES,
+	JOB_RESTORING,
+	JOB_RESTORED,
+	JOB_EXITED,
+	JOB_FAILED,
+	JOB_CANCELED,
+};
+
+struct jobs_config {
+	const char *criu_path;
+	int state_dir_fd;	/* job work dirs go in its jobs/ subdir */
+	const char *state_dir;
+	int max_running;	/* jobs with a CRIU worker at once */
+	int max_history;	/* ended jobs kept for status and list */
+};
+
+struct jobs_counts {
+	int total;
+	int queued;
+	int active;		/* started and not ended */
+};
+
+/*
+ * Receives each event of a watched job.  `last` is true for the event that
+ * ends the job: the watch is freed right after the call returns.
+ */
+typedef void job_event_fn(const json_t *event, bool last, void *arg);
+
+struct jobs *jobs_new(struct event_base *base, struct reaper *reaper,
+    struct pool *pool, const struct jobs_config *config, struct error *err);
+void jobs_free(struct jobs *jobs);
+
+/*
+ * Create a job for the images dir `images_dir`, already opened as
+ * `images_fd` (taken over, also on failure).  The job is not queued until
+ * jobs_enqueue(), so a client can watch it before its first event.
+ */
+struct job *jobs_create(struct jobs *jobs, const char *images_dir,
+    int images_fd, const struct restore_options *options, struct error *err);
+
+/* Queue the job; it starts once a worker is free. */
+void jobs_enqueue(struct jobs *jobs, struct job *job);
+
+/* Start queued jobs while warm workers and running slots are free. */
+void jobs_dispatch(struct jobs *jobs);
+
+struct job *jobs_find(struct jobs *jobs, const char *id);
+json_t *jobs_list_json(struct jobs *jobs);
+void jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts);
+
+const char *job_id(const struct job *job);
+bool job_is_ended(const struct job *job);
+const char *job_state_name(enum job_state state);
+
+/* Return the job object of the API (see proto/API.md). */
+json_t *job_to_json(const struct job *job);
+
+/* Cancel a job that has not ended; kills whatever it started. */
+int job_cancel(struct job *job, struct error *err);
+
+struct job_watch *job_watch_add(struct job *job, job_event_fn *fn,
+    void *arg);
+void job_watch_remove(struct job_watch *watch);
+
+#endif

@@ -1,0 +1,41 @@
+/* A job's `criu lazy-pages` server, which serves page faults after resume. */
+#ifndef CTRD_LAZY_PAGES_H
+#define CTRD_LAZY_PAGES_H
+
+#include <sys/types.h>
+
+struct event_base;
+struct error;
+struct lazy_pages;
+struct reaper;
+
+struct lazy_pages_ops {
+	/* The server listens on lazy-pages.socket in the job's work dir. */
+	void (*on_ready)(struct lazy_pages *server, void *arg);
+	/* The server was reaped; `status` is the wait status. */
+	void (*on_exit)(struct lazy_pages *server, int status, void *arg);
+};
+
+/* Name of the server's log file in the job's work dir. */
+#define LAZY_PAGES_LOG "lazy-pages.log"
+
+/*
+ * Start `criu lazy-pages` for one job, in the job's work dir `work_fd`
+ * (where both it and the restoring worker find lazy-pages.socket), reading
+ * images from `images_fd`.  The server writes one byte on its status pipe
+ * once it listens, and exits 0 after it has copied every page.
+ */
+struct lazy_pages *lazy_pages_start(struct event_base *base,
+    struct reaper *reaper, const char *criu_path, int images_fd, int work_fd,
+    int log_level, const struct lazy_pages_ops *ops, void *arg,
+    struct error *err);
+
+pid_t lazy_pages_pid(const struct lazy_pages *server);
+
+/* Send SIGKILL to the server if it still runs. */
+void lazy_pages_kill(struct lazy_pages *server);
+
+/* Release the server; one still running is only logged when it exits. */
+void lazy_pages_free(struct lazy_pages *server);
+
+#endif

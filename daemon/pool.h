@@ -1,0 +1,47 @@
+/* The pool of pre-spawned, warm CRIU workers. */
+#ifndef CTRD_POOL_H
+#define CTRD_POOL_H
+
+struct event_base;
+struct error;
+struct pool;
+struct reaper;
+struct worker;
+
+struct pool_stats {
+	int size;		/* warm workers the pool keeps ready */
+	int warm;		/* idle and answered VERSION */
+	int spawning;		/* started, VERSION reply pending */
+	int busy;		/* claimed by a job and not yet released */
+};
+
+/* Called whenever a worker turns warm, so queued jobs can start. */
+typedef void pool_available_fn(void *arg);
+
+/*
+ * Create a pool that keeps `size` warm workers of the CRIU at `criu_path`.
+ * Spawning starts at once; `available` runs each time a worker turns warm.
+ */
+struct pool *pool_new(struct event_base *base, struct reaper *reaper,
+    const char *criu_path, int size, pool_available_fn *available,
+    void *arg, struct error *err);
+
+/* Stop spawning and release every idle worker. */
+void pool_free(struct pool *pool);
+
+/*
+ * Take a warm worker, or return NULL when none is warm.  The caller owns it
+ * (set its ops at once) and must call pool_release() when it frees it.  A
+ * replacement is spawned immediately.
+ */
+struct worker *pool_claim(struct pool *pool);
+
+/* Record that a claimed worker was freed by its job. */
+void pool_release(struct pool *pool);
+
+void pool_get_stats(const struct pool *pool, struct pool_stats *stats);
+
+/* Change the number of warm workers kept ready. */
+void pool_resize(struct pool *pool, int size);
+
+#endif

@@ -1,0 +1,207 @@
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conn.h"
+#include "error.h"
+#include "log.h"
+#include "server.h"
+
+/* Delay before accepting again after running out of descriptors. */
+#define SERVER_ACCEPT_RETRY_SECONDS 1
+
+struct server {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *retry_timer;
+	struct api *api;
+	char *path;
+	size_t max_line;
+	int max_connections;
+	int connections;
+};
+
+static void
+server_on_conn_closed(struct conn *conn, void *arg)
+{
+	struct server *server = arg;
+
+	server->connections--;
+}
+
+static void
+server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
+    struct sockaddr *addr, int len, void *arg)
+{
+	struct server *server = arg;
+
+	if (server->connections >= server->max_connections) {
+		log_warning(NULL, "connection limit %d reached, rejecting a client",
+		    server->max_connections);
+		close(fd);
+		return;
+	}
+	if (conn_new(server->base, fd, server->api, server->max_line,
+	    server_on_conn_closed, server) == NULL) {
+		log_err(NULL, "set up a client connection: out of memory");
+		return;
+	}
+	server->connections++;
+}
+
+static void
+server_on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+
+	evconnlistener_enable(server->listener);
+}
+
+/* Pause accepting on EMFILE/ENFILE instead of spinning on the error. */
+static void
+server_on_accept_error(struct evconnlistener *listener, void *arg)
+{
+	struct server *server = arg;
+	struct timeval delay = { SERVER_ACCEPT_RETRY_SECONDS, 0 };
+	int saved = errno;
+
+	log_warning(NULL, "accept: %s, pausing for %d s", strerror(saved),
+	    SERVER_ACCEPT_RETRY_SECONDS);
+	evconnlistener_disable(listener);
+	evtimer_add(server->retry_timer, &delay);
+}
+
+/* Remove a socket file left by a previous ctrd that no longer answers. */
+static int
+server_remove_stale(const struct sockaddr_un *addr, struct error *err)
+{
+	int fd, ret;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return error_set_errno(err, "internal", "create socket");
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	if (ret == 0)
+		return error_set(err, "internal",
+		    "another ctrd already serves '%s'; stop it or choose another --socket",
+		    addr->sun_path);
+	if (errno == ENOENT)
+		return 0;
+	if (errno != ECONNREFUSED)
+		return error_set_errno(err, "internal", "check socket '%s'",
+		    addr->sun_path);
+	if (unlink(addr->sun_path) == -1)
+		return error_set_errno(err, "internal",
+		    "remove stale socket '%s'", addr->sun_path);
+	log_notice(NULL, "removed stale socket '%s'", addr->sun_path);
+	return 0;
+}
+
+static int
+server_make_parent(const char *path, struct error *err)
+{
+	char copy[PATH_MAX];
+	char *parent;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	parent = dirname(copy);
+	if (mkdir(parent, 0755) == -1 && errno != EEXIST)
+		return error_set_errno(err, "internal",
+		    "create socket directory '%s'", parent);
+	return 0;
+}
+
+static int
+server_bind(const char *path, struct error *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return error_set(err, "internal",
+		    "socket path '%s' is longer than %zu bytes", path,
+		    sizeof(addr.sun_path) - 1);
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	if (server_make_parent(path, err) < 0 ||
+	    server_remove_stale(&addr, err) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return error_set_errno(err, "internal", "create socket");
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
+	    chmod(path, 0660) == -1) {
+		error_set_errno(err, "internal", "bind '%s'", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct server *
+server_new(struct event_base *base, const char *path, struct api *api,
+    size_t max_line, int max_connections, struct error *err)
+{
+	struct server *server;
+	int fd;
+
+	fd = server_bind(path, err);
+	if (fd < 0)
+		return NULL;
+	server = calloc(1, sizeof(*server));
+	if (server == NULL || (server->path = strdup(path)) == NULL) {
+		free(server);
+		close(fd);
+		return error_set_errno(err, "internal", "allocate server"),
+		    NULL;
+	}
+	server->base = base;
+	server->api = api;
+	server->max_line = max_line;
+	server->max_connections = max_connections;
+	server->retry_timer = evtimer_new(base, server_on_retry, server);
+	server->listener = evconnlistener_new(base, server_on_accept, server,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	if (server->listener == NULL || server->retry_timer == NULL) {
+		if (server->listener == NULL)
+			close(fd);
+		server_free(server);
+		return error_set_errno(err, "internal", "listen on '%s'", path),
+		    NULL;
+	}
+	evconnlistener_set_error_cb(server->listener, server_on_accept_error);
+	return server;
+}
+
+void
+server_free(struct server *server)
+{
+	if (server == NULL)
+		return;
+	if (server->listener != NULL) {
+		evconnlistener_free(server->listener);
+		unlink(server->path);
+	}
+	if (server->retry_timer != NULL)
+		event_free(server->retry_timer);
+	free(server->path);
+	free(server);
+}
+
+int
+server_connection_count(const struct server *server)
+{
+	return server->connections;
+}
