@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -12,9 +13,10 @@
 #include "criu_log.h"
 
 /*
- * Log lines that point at a known cause, most specific first.  The patterns
- * are substrings of CRIU 4.x messages as printed by criu/cr-restore.c,
- * criu/uffd.c and criu/files-reg.c.
+ * Log lines that point at a known cause, most specific first.  Each needle
+ * is part of a CRIU 4.2 error message, from criu/cr-restore.c (fork),
+ * criu/uffd.c (connect), criu/files-reg.c (build-ID, size, open),
+ * criu/files.c (fd=), criu/image.c and criu/protobuf.c (magic, read).
  */
 static const struct criu_log_pattern {
 	const char *needle;
@@ -35,7 +37,7 @@ static const struct criu_log_pattern {
 	  "the tree was dumped as a shell job; restore it with shell_job" },
 	{ "Can't read", "image-corrupt",
 	  "an image file is missing or truncated" },
-	{ "magic", "image-corrupt",
+	{ "agic doesn't match", "image-corrupt",
 	  "an image file has the wrong magic number" },
 };
 
@@ -206,36 +208,87 @@ criu_log_explain(const char *text, size_t len, struct criu_log_cause *cause)
 	json_decref(lines);
 }
 
-void
-criu_log_explain_file(int dir_fd, const char *name,
-    struct criu_log_cause *cause)
+/* Read up to CRIU_LOG_TAIL_BYTES from the end of a log; caller frees. */
+static char *
+criu_log_read_tail(int dir_fd, const char *name, size_t *ret_len,
+    bool *ret_partial)
 {
-	char *buf = NULL;
-	json_t *lines;
 	struct stat st;
 	off_t offset;
 	ssize_t len;
+	char *buf;
 	int fd;
 
 	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1 || fstat(fd, &st) == -1 ||
-	    (buf = malloc(CRIU_LOG_TAIL_BYTES)) == NULL) {
-		cause->code = "restore-failed";
-		snprintf(cause->message, sizeof(cause->message),
-		    "CRIU failed and its log '%s' could not be read", name);
-		cause->lines = json_array();
-		if (fd != -1)
-			close(fd);
-		return;
+	if (fd == -1)
+		return NULL;
+	buf = malloc(CRIU_LOG_TAIL_BYTES);
+	if (buf == NULL || fstat(fd, &st) == -1) {
+		free(buf);
+		close(fd);
+		return NULL;
 	}
 	offset = st.st_size > CRIU_LOG_TAIL_BYTES ?
 	    st.st_size - CRIU_LOG_TAIL_BYTES : 0;
 	len = pread(fd, buf, CRIU_LOG_TAIL_BYTES, offset);
 	close(fd);
-	lines = criu_log_split(buf, len > 0 ? (size_t)len : 0, offset > 0);
+	*ret_len = len > 0 ? (size_t)len : 0;
+	*ret_partial = offset > 0;
+	return buf;
+}
+
+void
+criu_log_explain_file(int dir_fd, const char *name,
+    struct criu_log_cause *cause)
+{
+	json_t *lines;
+	bool partial;
+	size_t len;
+	char *buf;
+
+	buf = criu_log_read_tail(dir_fd, name, &len, &partial);
+	if (buf == NULL) {
+		cause->code = "restore-failed";
+		snprintf(cause->message, sizeof(cause->message),
+		    "CRIU failed and its log '%s' could not be read", name);
+		cause->lines = json_array();
+		return;
+	}
+	lines = criu_log_split(buf, len, partial);
 	free(buf);
 	criu_log_explain_lines(lines, cause);
 	json_decref(lines);
+}
+
+int
+criu_log_count_lazy_pages(int dir_fd, const char *name, long *ret_copied,
+    long *ret_total)
+{
+	static const char needle[] = "UFFD transferred pages: (";
+	const char *p, *end;
+	long copied, total;
+	bool partial;
+	size_t len;
+	char *buf;
+	int tasks = 0;
+
+	buf = criu_log_read_tail(dir_fd, name, &len, &partial);
+	if (buf == NULL)
+		return -1;
+	*ret_copied = 0;
+	*ret_total = 0;
+	end = buf + len;
+	for (p = buf; (p = memmem(p, (size_t)(end - p), needle,
+	    sizeof(needle) - 1)) != NULL; p += sizeof(needle) - 1) {
+		if (sscanf(p + sizeof(needle) - 1, "%ld/%ld", &copied,
+		    &total) != 2)
+			continue;
+		*ret_copied += copied;
+		*ret_total += total;
+		tasks++;
+	}
+	free(buf);
+	return tasks;
 }
 
 void

@@ -34,4 +34,13 @@ void criu_log_explain_file(int dir_fd, const char *name,
 
 void criu_log_cause_clear(struct criu_log_cause *cause);
 
+/*
+ * Sum the "UFFD transferred pages: (copied/total)" lines a lazy-pages
+ * server logs per restored task when it finishes (CRIU 4.x, criu/uffd.c,
+ * log level 4 only).  Returns the number of tasks found, 0 when the log
+ * has no such line, or -1 when it cannot be read.
+ */
+int criu_log_count_lazy_pages(int dir_fd, const char *name,
+    long *ret_copied, long *ret_total);
+
 #endif

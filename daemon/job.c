@@ -54,6 +54,8 @@ struct job {
 	pid_t pid;			/* restored root, 0 until known */
 	bool replied;			/* RESTORE reply received */
 	bool pages_complete;		/* lazy server exited 0 */
+	long pages_copied;		/* from its log, -1 if not logged */
+	long pages_total;
 	bool root_exited;
 	int root_status;
 	json_t *error;			/* {code, message, log} once failed */
@@ -170,6 +172,33 @@ job_release(struct job *job)
 	}
 }
 
+/*
+ * Let go of a job's processes when ctrd stops.  A lazy-pages server is left
+ * running, because killing it would turn every page it has not copied yet
+ * into zeros in the restored tree; it exits on its own once done.  A worker
+ * whose socket closes mid-restore fails the restore and CRIU removes the
+ * half-restored tree.
+ */
+static void
+job_detach(struct job *job)
+{
+	if (job->worker != NULL) {
+		worker_free(job->worker);
+		job->worker = NULL;
+		pool_release(job->jobs->pool);
+	}
+	if (job->lazy != NULL) {
+		log_notice(job->id, "leaving lazy-pages server %d running",
+		    (int)lazy_pages_pid(job->lazy));
+		lazy_pages_free(job->lazy);
+		job->lazy = NULL;
+	}
+	if (job->images_fd != -1)
+		close(job->images_fd);
+	if (job->work_fd != -1)
+		close(job->work_fd);
+}
+
 static void
 job_trim_history(struct jobs *jobs)
 {
@@ -267,8 +296,26 @@ job_emit_pages_complete(struct job *job)
 {
 	json_t *event = job_event(job, "pages-complete");
 
-	log_info(job->id, "lazy pages complete");
+	if (job->pages_total >= 0)
+		json_object_set_new(event, "pages", json_pack("{s:I, s:I}",
+		    "copied", (json_int_t)job->pages_copied,
+		    "total", (json_int_t)job->pages_total));
+	log_info(job->id, "lazy pages complete, %ld of %ld pages copied",
+	    job->pages_copied, job->pages_total);
 	job_emit(job, event);
+}
+
+/* Read the page counts the lazy-pages server logged before exiting. */
+static void
+job_count_lazy_pages(struct job *job)
+{
+	job->pages_copied = -1;
+	job->pages_total = -1;
+	if (criu_log_count_lazy_pages(job->work_fd, LAZY_PAGES_LOG,
+	    &job->pages_copied, &job->pages_total) <= 0) {
+		job->pages_copied = -1;
+		job->pages_total = -1;
+	}
 }
 
 static void
@@ -447,6 +494,7 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    job->state != JOB_LAZY_PAGES) {
 		job->pages_complete = true;
+		job_count_lazy_pages(job);
 		if (job->state == JOB_RESTORED)
 			job_emit_pages_complete(job);
 		return;
@@ -804,7 +852,7 @@ jobs_free(struct jobs *jobs)
 		TAILQ_REMOVE(&jobs->all, job, all_entry);
 		if (job->pid > 1 && !job->root_exited)
 			reaper_unwatch(jobs->reaper, job->pid);
-		job_release(job);
+		job_detach(job);
 		while ((watch = TAILQ_FIRST(&job->watches)) != NULL) {
 			TAILQ_REMOVE(&job->watches, watch, entry);
 			free(watch);

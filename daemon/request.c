@@ -200,7 +200,10 @@ request_parse_method(const json_t *method, struct request *req,
 		return error_set_field(err, "invalid-request", "method",
 		    "'method' must be a string");
 	for (i = 0; i < REQUEST_METHOD_COUNT; i++) {
-		if (strcmp(json_string_value(method),
+		/* The length check keeps "list\u0000x" from matching "list". */
+		if (json_string_length(method) ==
+		    strlen(request_method_names[i]) &&
+		    strcmp(json_string_value(method),
 		    request_method_names[i]) == 0) {
 			req->method = (enum request_method)i;
 			return 0;
@@ -269,7 +272,12 @@ request_parse(const char *line, size_t len, struct request *req,
 	req->id = json_null();
 	req->options.log_level = RESTORE_LOG_LEVEL_DEFAULT;
 
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &json_err);
+	/*
+	 * Accept \u0000 while decoding so a NUL inside a parameter is reported
+	 * as invalid-params on that parameter, not as a parse error.
+	 */
+	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	    &json_err);
 	if (root == NULL)
 		return error_set(err, "parse-error",
 		    "invalid JSON at column %d: %s", json_err.column,

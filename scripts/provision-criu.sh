@@ -88,8 +88,12 @@ debian_mirror() {
 # versions it accepts; those come from the host's own apt sources.
 host_libraries="libbsd0 libgnutls30 libnftables1 libprotobuf-c1 libuuid1"
 say "installing host libraries: $host_libraries"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	$host_libraries >/dev/null || die "apt-get install $host_libraries failed"
+install_host_libraries() {
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends $host_libraries >/dev/null
+}
+install_host_libraries || { apt-get update -q >/dev/null && install_host_libraries; } ||
+	die "apt-get install $host_libraries failed"
 
 mirror=$(debian_mirror) || die "no Debian mirror found in /etc/apt/sources.list*; configure apt first"
 apt_dir="$prefix/apt"

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Install ctrd's build dependencies from Debian, provision CRIU 4.x and build
+# ctrd into build/.  Safe to run again: each step skips what is done.
+#
+# Usage: scripts/setup.sh        (as root, on Debian 12 or newer)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${CTRD_BUILD_DIR:-$top/build}
+
+say() { echo "setup: $*" >&2; }
+
+[ "$(id -u)" -eq 0 ] || { say "must run as root (apt-get, CRIU)"; exit 1; }
+
+packages=(
+	build-essential clang cmake pkg-config
+	libevent-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev
+	libsystemd-dev libcmocka-dev
+	python3 iproute2 procps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
+		grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]}"
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" >/dev/null
+else
+	say "build dependencies already installed"
+fi
+
+criu=$(bash "$top/scripts/provision-criu.sh")
+say "CRIU: $criu"
+
+say "building into $build_dir"
+cmake -S "$top" -B "$build_dir" -DCTRD_TEST_CRIU="$criu" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" >/dev/null
+say "built $build_dir/daemon/ctrd and $build_dir/client/ctrd-cli"
