@@ -48,10 +48,13 @@ api_open_images(const char *path, struct error *err)
 	int fd;
 
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 && (errno == ENOENT || errno == ENOTDIR))
+	if (fd == -1 && errno == ENOENT)
 		return error_set_field(err, "invalid-images", "images_dir",
-		    "images_dir '%s' is not a directory: %s", path,
-		    strerror(errno));
+		    "images_dir '%s' not found; pass the directory given to 'criu dump -D'",
+		    path);
+	if (fd == -1 && errno == ENOTDIR)
+		return error_set_field(err, "invalid-images", "images_dir",
+		    "images_dir '%s' is not a directory", path);
 	if (fd == -1)
 		return error_set_field(err, "invalid-images", "images_dir",
 		    "open images_dir '%s': %s", path, strerror(errno));
@@ -196,7 +199,7 @@ api_handle_line(struct api *api, struct conn *conn, const char *line,
 
 	error_clear(&err);
 	if (request_parse(line, len, &req, &err) < 0) {
-		log_info(NULL, "uid %d: rejected request: %s: %s",
+		log_info(NULL, "uid %d: request rejected: %s: %s",
 		    (int)conn_peer_uid(conn), err.code, err.message);
 		api_send_error(conn, req.id, &err);
 		request_clear(&req);
@@ -206,7 +209,7 @@ api_handle_line(struct api *api, struct conn *conn, const char *line,
 	if (result != NULL) {
 		api_send_result(conn, req.id, result);
 	} else if (err.code != NULL) {
-		log_info(NULL, "uid %d: %s failed: %s: %s",
+		log_info(NULL, "uid %d: %s request rejected: %s: %s",
 		    (int)conn_peer_uid(conn), request_method_name(req.method),
 		    err.code, err.message);
 		api_send_error(conn, req.id, &err);

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@ struct conn {
 	struct bufferevent *bev;
 	struct api *api;
 	size_t max_line;
-	bool closing;
+	bool closing;		/* no more output: free once flushed */
+	bool read_closed;	/* client shut down its side */
 	struct ucred peer;
 	struct conn_follow {
 		struct job_watch *watch;
@@ -33,6 +35,17 @@ struct conn {
 };
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
+
+static bool
+conn_follows_any(const struct conn *conn)
+{
+	size_t i;
+
+	for (i = 0; i < CONN_MAX_FOLLOWED; i++)
+		if (conn->follows[i].watch != NULL)
+			return true;
+	return false;
+}
 
 void
 conn_send(struct conn *conn, const json_t *object)
@@ -69,6 +82,9 @@ conn_on_job_event(const json_t *event, bool last, void *arg)
 			break;
 		}
 	}
+	/* A client that shut down its side waited only for these events. */
+	if (conn->read_closed && !conn_follows_any(conn))
+		conn_close_after_flush(conn);
 }
 
 int
@@ -124,13 +140,48 @@ conn_close_after_flush(struct conn *conn)
 		conn_free(conn);
 }
 
+/*
+ * Return whether the peer closed its socket, as opposed to only shutting
+ * down its writing side.  On a Unix stream socket, closing marks the peer's
+ * end shut for sending too, so an empty send fails with EPIPE (Linux
+ * net/unix/af_unix.c, unix_release_sock and unix_stream_sendmsg).
+ */
+static bool
+conn_peer_gone(struct conn *conn)
+{
+	int fd = bufferevent_getfd(conn->bev);
+
+	return send(fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) == -1 &&
+	    errno == EPIPE;
+}
+
+/*
+ * On EOF, answer the requests already received.  A client that only shut
+ * down its side still gets its replies, and the events of the jobs it
+ * follows until they end; one that closed its socket is dropped.
+ */
 static void
 conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *conn = arg;
 
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	if (what & BEV_EVENT_ERROR) {
 		conn_free(conn);
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF))
+		return;
+	if (conn_peer_gone(conn)) {
+		conn_free(conn);
+		return;
+	}
+	conn_on_read(bev, conn);
+	if (conn->closing)
+		return;
+	conn->read_closed = true;
+	bufferevent_disable(bev, EV_READ);
+	if (!conn_follows_any(conn))
+		conn_close_after_flush(conn);
 }
 
 static void

@@ -145,8 +145,8 @@ criu_log_strip_prefix(const char *line)
 }
 
 /*
- * Keep the cause line with the lines just before it, then every other
- * non-harmless error line, up to CRIU_LOG_MAX_LINES in log order.
+ * Keep the cause line with the four lines before it, then the
+ * non-harmless error lines after it, up to CRIU_LOG_MAX_LINES in log order.
  */
 static json_t *
 criu_log_excerpt(const json_t *lines, ssize_t cause)
@@ -185,7 +185,7 @@ criu_log_explain_lines(json_t *lines, struct criu_log_cause *cause)
 	if (index < 0) {
 		cause->code = "restore-failed";
 		snprintf(cause->message, sizeof(cause->message),
-		    "CRIU failed without an error line in its log; see the log lines");
+		    "CRIU failed and its log names no cause; see the last log lines");
 		return;
 	}
 	detail = criu_log_strip_prefix(json_string_value(

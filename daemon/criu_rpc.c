@@ -76,6 +76,7 @@ criu_rpc_recv(int fd, int *ret_fd, struct error *err)
 	};
 	CriuResp *resp;
 	ssize_t len;
+	int passed_fd;
 
 	*ret_fd = -1;
 	do {
@@ -87,17 +88,27 @@ criu_rpc_recv(int fd, int *ret_fd, struct error *err)
 	if (len == 0)
 		return error_set(err, "worker-died",
 		    "CRIU closed its RPC socket"), NULL;
-	*ret_fd = criu_rpc_take_fd(&msg);
-	if (msg.msg_flags & MSG_TRUNC)
-		return error_set(err, "internal",
+	passed_fd = criu_rpc_take_fd(&msg);
+	if (msg.msg_flags & MSG_TRUNC) {
+		error_set(err, "internal",
 		    "CRIU message is larger than %d bytes",
-		    CRIU_RPC_MAX_MESSAGE), NULL;
+		    CRIU_RPC_MAX_MESSAGE);
+		goto fail;
+	}
 	resp = criu_resp__unpack(NULL, (size_t)len, buf);
-	if (resp == NULL)
-		return error_set(err, "internal",
-		    "unpack a %zd-byte CRIU message: not a criu_resp", len),
-		    NULL;
+	if (resp == NULL) {
+		error_set(err, "internal",
+		    "unpack a %zd-byte CRIU message: not a criu_resp", len);
+		goto fail;
+	}
+	*ret_fd = passed_fd;
 	return resp;
+
+fail:
+	/* A NULL return hands over no fd, so close the one that came. */
+	if (passed_fd != -1)
+		close(passed_fd);
+	return NULL;
 }
 
 void

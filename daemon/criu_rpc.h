@@ -21,7 +21,9 @@ int criu_rpc_send(int fd, const CriuReq *req, struct error *err);
  * with SCM_RIGHTS (the orphan-pts-master notification) is returned in
  * *ret_fd, else -1 is stored there; the caller owns it.  Returns NULL with
  * `err` set on EOF, a socket error or an unpack failure; EAGAIN leaves
- * err->sys_errno == EAGAIN.  Free the result with criu_resp__free_unpacked().
+ * err->sys_errno == EAGAIN.  On failure *ret_fd is -1 and a descriptor that
+ * came with the message is closed.  Free the result with
+ * criu_resp__free_unpacked().
  */
 CriuResp *criu_rpc_recv(int fd, int *ret_fd, struct error *err);
 

@@ -5,6 +5,10 @@
 
 #include "error.h"
 
+/* Marking `fmt` as a format lets clang accept passing it to vsnprintf(). */
+static void error_vformat(struct error *err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 error_vformat(struct error *err, const char *fmt, va_list ap)
 {
@@ -32,7 +36,11 @@ error_set_field(struct error *err, const char *code, const char *field,
 	va_list ap;
 
 	err->code = code;
-	err->field = field;
+	err->field = NULL;
+	if (field != NULL) {
+		snprintf(err->field_name, sizeof(err->field_name), "%s", field);
+		err->field = err->field_name;
+	}
 	err->sys_errno = 0;
 	va_start(ap, fmt);
 	error_vformat(err, fmt, ap);

@@ -5,17 +5,22 @@
 #include <stddef.h>
 
 #define ERROR_MESSAGE_MAX 512
+#define ERROR_FIELD_MAX 64
 
 /*
  * An error filled at the failure site and passed up untouched.  `code` is a
  * stable identifier from the API's error tables ("invalid-params",
- * "pid-in-use", ...) and `field` names the request member at fault, or is
- * NULL.  Both point to static strings.
+ * "pid-in-use", ...) and points to a static string.  `field` names the
+ * request member at fault, or is NULL.  It points to `field_name`, a copy
+ * cut to ERROR_FIELD_MAX - 1 bytes, because the name may be a JSON key that
+ * is freed before the error is reported.  Never copy the struct by value,
+ * because the copy's `field` would point into the original.
  */
 struct error {
 	const char *code;
 	const char *field;
 	int sys_errno;
+	char field_name[ERROR_FIELD_MAX];
 	char message[ERROR_MESSAGE_MAX];
 };
 
@@ -23,7 +28,7 @@ struct error {
 int error_set(struct error *err, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Like error_set(), and name the request member at fault. */
+/* Like error_set(), and name the request member at fault (copied). */
 int error_set_field(struct error *err, const char *code, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -1,0 +1,261 @@
+/* Unit tests for loading ctrd's JSON config file over the defaults. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "error.h"
+#include "log.h"
+#include "unit.h"
+
+/* A config file that must be rejected, and the key the error names. */
+struct bad_case {
+	const char *name;
+	const char *text;
+	const char *field;		/* NULL: no single key at fault */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "unknown key", "{\"wrokers\": 2}", "wrokers" },
+	{ "unknown key after good", "{\"workers\": 2, \"pool\": 4}", "pool" },
+	{ "workers 0", "{\"workers\": 0}", "workers" },
+	{ "workers 65", "{\"workers\": 65}", "workers" },
+	{ "workers string", "{\"workers\": \"2\"}", "workers" },
+	{ "workers real", "{\"workers\": 2.0}", "workers" },
+	{ "workers null", "{\"workers\": null}", "workers" },
+	{ "max_running 0", "{\"max_running\": 0}", "max_running" },
+	{ "max_connections 65537", "{\"max_connections\": 65537}",
+	  "max_connections" },
+	{ "max_history -1", "{\"max_history\": -1}", "max_history" },
+	{ "max_request_bytes 1023", "{\"max_request_bytes\": 1023}",
+	  "max_request_bytes" },
+	{ "max_request_bytes 64 MiB + 1",
+	  "{\"max_request_bytes\": 67108865}", "max_request_bytes" },
+	{ "state_dir relative", "{\"state_dir\": \"var/lib/ctrd\"}",
+	  "state_dir" },
+	{ "state_dir empty", "{\"state_dir\": \"\"}", "state_dir" },
+	{ "socket relative", "{\"socket\": \"ctrd.sock\"}", "socket" },
+	{ "socket number", "{\"socket\": 1}", "socket" },
+	{ "criu empty", "{\"criu\": \"\"}", "criu" },
+	{ "log_level loud", "{\"log_level\": \"loud\"}", "log_level" },
+	{ "log_level number", "{\"log_level\": 3}", "log_level" },
+	{ "array root", "[{\"workers\": 2}]", NULL },
+	{ "string root", "\"workers\"", NULL },
+	{ "invalid JSON", "{\"workers\": 2,}", NULL },
+	{ "duplicate key", "{\"workers\": 2, \"workers\": 3}", NULL },
+	{ "empty file", "", NULL },
+};
+
+/* A temporary directory for the config file of one test. */
+struct config_dir {
+	char path[64];
+	char file[96];
+};
+
+static int
+config_dir_setup(void **state)
+{
+	struct config_dir *dir = calloc(1, sizeof(*dir));
+
+	if (dir == NULL)
+		return -1;
+	snprintf(dir->path, sizeof(dir->path), "/tmp/ctrd-unit-XXXXXX");
+	if (mkdtemp(dir->path) == NULL) {
+		free(dir);
+		return -1;
+	}
+	snprintf(dir->file, sizeof(dir->file), "%s/ctrd.json", dir->path);
+	*state = dir;
+	return 0;
+}
+
+static int
+config_dir_teardown(void **state)
+{
+	struct config_dir *dir = *state;
+
+	unlink(dir->file);
+	rmdir(dir->path);
+	free(dir);
+	return 0;
+}
+
+static void
+write_config(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), len);
+	close(fd);
+}
+
+/* The row is the test's state, so the directory is made here. */
+static void
+test_bad_file(void **state)
+{
+	const struct bad_case *c = *state;
+	void *dir_state = NULL;
+	struct config_dir *dir;
+	struct config config;
+	struct error err;
+
+	assert_int_equal(config_dir_setup(&dir_state), 0);
+	dir = dir_state;
+	write_config(dir->file, c->text);
+	config_init(&config);
+	error_clear(&err);
+
+	assert_int_equal(config_load_file(&config, dir->file, &err), -1);
+	assert_string_equal(err.code, "invalid-config");
+	assert_string_or_null(err.field, c->field);
+	/* Every message names the file, so a user knows which one to fix. */
+	assert_non_null(strstr(err.message, dir->file));
+
+	config_clear(&config);
+	config_dir_teardown(&dir_state);
+}
+
+/* The unknown key is a JSON key freed inside config_load_file(). */
+static void
+test_unknown_key_outlives_load(void **state)
+{
+	struct config_dir *dir = *state;
+	struct config config;
+	struct error first_err, second_err;
+
+	config_init(&config);
+	write_config(dir->file, "{\"zzzz\": 1}");
+	error_clear(&first_err);
+	assert_int_equal(config_load_file(&config, dir->file, &first_err), -1);
+	write_config(dir->file, "{\"yyyy\": 1}");
+	error_clear(&second_err);
+	assert_int_equal(config_load_file(&config, dir->file, &second_err),
+	    -1);
+	assert_string_or_null(first_err.field, "zzzz");
+	assert_string_or_null(second_err.field, "yyyy");
+	config_clear(&config);
+}
+
+static void
+test_good_file(void **state)
+{
+	static const char text[] =
+	    "{\n"
+	    "  \"socket\": \"/run/ctrd-test/ctrd.sock\",\n"
+	    "  \"state_dir\": \"/srv/ctrd\",\n"
+	    "  \"criu\": \"/opt/ctrd/criu/bin/criu\",\n"
+	    "  \"workers\": 64,\n"
+	    "  \"max_running\": 1,\n"
+	    "  \"max_connections\": 65536,\n"
+	    "  \"max_history\": 0,\n"
+	    "  \"max_request_bytes\": 67108864,\n"
+	    "  \"log_level\": \"debug\"\n"
+	    "}\n";
+	struct config_dir *dir = *state;
+	struct config config;
+	struct error err;
+
+	write_config(dir->file, text);
+	config_init(&config);
+	error_clear(&err);
+	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
+	assert_null(err.code);
+	assert_string_equal(config.socket_path, "/run/ctrd-test/ctrd.sock");
+	assert_string_equal(config.state_dir, "/srv/ctrd");
+	assert_string_equal(config.criu_path, "/opt/ctrd/criu/bin/criu");
+	assert_int_equal(config.workers, 64);
+	assert_int_equal(config.max_running, 1);
+	assert_int_equal(config.max_connections, 65536);
+	assert_int_equal(config.max_history, 0);
+	assert_int_equal(config.max_request_bytes, 64 << 20);
+	assert_int_equal(config.log_level, LOG_LEVEL_DEBUG);
+	config_clear(&config);
+}
+
+static void
+test_empty_object(void **state)
+{
+	struct config_dir *dir = *state;
+	struct config config;
+	struct error err;
+
+	write_config(dir->file, "{}");
+	config_init(&config);
+	error_clear(&err);
+	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
+	assert_string_equal(config.socket_path, CONFIG_DEFAULT_SOCKET);
+	assert_string_equal(config.state_dir, CONFIG_DEFAULT_STATE_DIR);
+	assert_string_equal(config.criu_path, CONFIG_DEFAULT_CRIU);
+	assert_int_equal(config.workers, 2);
+	assert_int_equal(config.max_running, 4);
+	assert_int_equal(config.max_connections, 256);
+	assert_int_equal(config.max_history, 1000);
+	assert_int_equal(config.max_request_bytes, 1 << 20);
+	assert_int_equal(config.log_level, LOG_LEVEL_INFO);
+	config_clear(&config);
+}
+
+/* criu may be a bare program name, looked up in PATH. */
+static void
+test_criu_name(void **state)
+{
+	struct config_dir *dir = *state;
+	struct config config;
+	struct error err;
+
+	write_config(dir->file, "{\"criu\": \"criu-4.2\"}");
+	config_init(&config);
+	error_clear(&err);
+	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
+	assert_string_equal(config.criu_path, "criu-4.2");
+	config_clear(&config);
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct config_dir *dir = *state;
+	struct config config;
+	struct error err;
+
+	config_init(&config);
+	error_clear(&err);
+	assert_int_equal(config_load_file(&config, dir->file, &err), -1);
+	assert_string_equal(err.code, "invalid-config");
+	assert_null(err.field);
+	assert_non_null(strstr(err.message, dir->file));
+	config_clear(&config);
+}
+
+#define DIR_TEST(test_name, func) \
+	{ .name = (test_name), .test_func = (func), \
+	    .setup_func = config_dir_setup, \
+	    .teardown_func = config_dir_teardown }
+
+static const struct CMUnitTest single_tests[] = {
+	DIR_TEST("good file sets every key", test_good_file),
+	DIR_TEST("empty object keeps defaults", test_empty_object),
+	DIR_TEST("criu program name", test_criu_name),
+	DIR_TEST("missing file", test_missing_file),
+	DIR_TEST("unknown key outlives load", test_unknown_key_outlives_load),
+};
+
+int
+main(void)
+{
+	struct CMUnitTest tests[ARRAY_SIZE(bad_cases) +
+	    ARRAY_SIZE(single_tests)];
+	size_t n = 0, i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_cases); i++)
+		tests[n++] = (struct CMUnitTest)UNIT_TEST(bad_cases[i].name,
+		    test_bad_file, &bad_cases[i]);
+	for (i = 0; i < ARRAY_SIZE(single_tests); i++)
+		tests[n++] = single_tests[i];
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
