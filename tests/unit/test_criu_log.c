@@ -414,6 +414,39 @@ test_explain_file_missing(void **state)
 	{ .name = (test_name), .test_func = (func), \
 	    .setup_func = log_dir_setup, .teardown_func = log_dir_teardown }
 
+/* Both tasks' "UFFD transferred pages" lines are summed. */
+static void
+test_count_lazy_pages(void **state)
+{
+	static const char log[] =
+	    "(00.068455) \tpr7299-1 Read page from self 7fff05e65000/401d000\n"
+	    "(00.068458) uffd: 7299-12: UFFD transferred pages: (16399/16399)\n"
+	    "(00.070000) uffd: 7300-13: UFFD transferred pages: (10/12)\n";
+	struct log_dir *dir = *state;
+	long copied = -1, total = -1;
+
+	write_log(dir->fd, log, sizeof(log) - 1, "", 0);
+	assert_int_equal(criu_log_count_lazy_pages(dir->fd, "restore.log",
+	    &copied, &total), 2);
+	assert_int_equal(copied, 16409);
+	assert_int_equal(total, 16411);
+}
+
+/* A log below level 4 has no counts: zero tasks, and -1 for no log. */
+static void
+test_count_lazy_pages_absent(void **state)
+{
+	static const char log[] = "(00.000001) Version: 4.2.1\n";
+	struct log_dir *dir = *state;
+	long copied, total;
+
+	write_log(dir->fd, log, sizeof(log) - 1, "", 0);
+	assert_int_equal(criu_log_count_lazy_pages(dir->fd, "restore.log",
+	    &copied, &total), 0);
+	assert_int_equal(criu_log_count_lazy_pages(dir->fd, "missing.log",
+	    &copied, &total), -1);
+}
+
 static const struct CMUnitTest single_tests[] = {
 	UNIT_TEST("explain strips prefix", test_explain_strips_prefix, NULL),
 	UNIT_TEST("excerpt bounded", test_excerpt_bounded, NULL),
@@ -421,6 +454,8 @@ static const struct CMUnitTest single_tests[] = {
 	DIR_TEST("explain_file large log", test_explain_file_large),
 	DIR_TEST("explain_file small log", test_explain_file_small),
 	DIR_TEST("explain_file missing log", test_explain_file_missing),
+	DIR_TEST("lazy page counts two tasks", test_count_lazy_pages),
+	DIR_TEST("lazy page counts absent", test_count_lazy_pages_absent),
 };
 
 int
