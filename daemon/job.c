@@ -110,6 +110,13 @@ job_is_ended(const struct job *job)
 	return job->state >= JOB_EXITED;
 }
 
+/* Return whether the job holds one of the max_running restore slots. */
+static bool
+job_is_restoring(const struct job *job)
+{
+	return job->state == JOB_LAZY_PAGES || job->state == JOB_RESTORING;
+}
+
 /* The only writer of job->state; logs every change once. */
 static void
 job_set_state(struct job *job, enum job_state state, const char *detail)
@@ -224,7 +231,7 @@ job_end(struct job *job, enum job_state state, json_t *event,
     const char *detail)
 {
 	struct jobs *jobs = job->jobs;
-	bool was_running = job->state != JOB_QUEUED;
+	bool was_running = job_is_restoring(job);
 
 	clock_gettime(CLOCK_REALTIME, &job->ended);
 	if (job->pid > 1 && !job->root_exited)
@@ -392,6 +399,8 @@ job_on_restored(struct job *job, pid_t pid)
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);
 	job_set_state(job, JOB_RESTORED, detail);
+	job->jobs->running--;
+	event_active(job->jobs->dispatch_event, EV_TIMEOUT, 0);
 	event = job_event(job, "restored");
 	json_object_set_new(event, "pid", json_integer(job->pid));
 	job_emit(job, event);

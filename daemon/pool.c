@@ -1,9 +1,12 @@
 #include <sys/queue.h>
 #include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -179,16 +182,41 @@ pool_new(struct event_base *base, struct reaper *reaper,
 	return pool;
 }
 
+/*
+ * Wait up to a second for an idle worker whose socket was closed: it exits
+ * at once, and reaping it here keeps it from becoming a zombie of an init
+ * that does not reap.
+ */
+static void
+pool_wait_exit(pid_t pid)
+{
+	struct timespec delay = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		nanosleep(&delay, NULL);
+	}
+	log_warning(NULL, "worker %d did not exit on close, leaving it",
+	    (int)pid);
+}
+
 void
 pool_free(struct pool *pool)
 {
 	struct pool_entry *entry;
+	pid_t pid;
 
 	if (pool == NULL)
 		return;
 	while ((entry = TAILQ_FIRST(&pool->idle)) != NULL) {
+		pid = worker_has_exited(entry->worker) ? 0 :
+		    worker_pid(entry->worker);
 		worker_free(entry->worker);
 		pool_remove(pool, entry);
+		if (pid > 1)
+			pool_wait_exit(pid);
 	}
 	if (pool->refill_timer != NULL)
 		event_free(pool->refill_timer);

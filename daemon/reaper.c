@@ -118,6 +118,8 @@ reaper_free(struct reaper *reaper)
 
 	if (reaper == NULL)
 		return;
+	/* Reap what already exited, so no zombie outlives ctrd. */
+	reaper_on_sigchld(SIGCHLD, 0, reaper);
 	while ((watch = LIST_FIRST(&reaper->watches)) != NULL) {
 		LIST_REMOVE(watch, entry);
 		free(watch);

@@ -37,6 +37,6 @@ criu=$(bash "$top/scripts/provision-criu.sh")
 say "CRIU: $criu"
 
 say "building into $build_dir"
-cmake -S "$top" -B "$build_dir" -DCTRD_TEST_CRIU="$criu" >/dev/null
+cmake -S "$top" -B "$build_dir" -DBUILD_TESTING=ON -DCTRD_TEST_CRIU="$criu" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" >/dev/null
 say "built $build_dir/daemon/ctrd and $build_dir/client/ctrd-cli"
