@@ -132,7 +132,7 @@ dump_workload() {
 	mkdir -p "$images"
 	"$criu" dump -t "$pid" -D "$images" -o dump.log -v4 "$@" ||
 		{ tail -n 20 "$images/dump.log" >&2; fail "criu dump of $pid failed"; }
-	wait "$pid" 2>/dev/null || true
+	{ wait "$pid"; } 2>/dev/null || true
 }
 
 job_field() { cli_result status "$1" | json_get "$2"; }
