@@ -8,13 +8,13 @@
  * 100 ms.  On SIGUSR1 it recomputes the checksum over all of that memory,
  * which touches every page, and writes it to DIR/verify: after a lazy
  * restore, a matching checksum shows that every page arrived intact.  With
- * --listen PORT it also answers each TCP connection to 127.0.0.1:PORT with
- * "pong BEAT\n" and closes it.
+ * --listen PORT it also accepts TCP connections on 127.0.0.1:PORT, sends
+ * each one "pong BEAT\n" and closes it.
  *
  * Every file is written under a temporary name, closed and renamed into
- * place, so no regular file stays open between beats and a checkpoint taken
- * at any time restores without file remapping.  After start-up the program
- * writes to stderr only with write(2), never through a stdio stream.
+ * place, so between beats no file other than the standard streams is open
+ * for a checkpoint to record.  After start-up the program writes to stderr
+ * only with write(2), never through a stdio stream.
  */
 #define _GNU_SOURCE
 #include <sys/socket.h>
@@ -157,8 +157,8 @@ workload_usage(FILE *out, int status)
 	    "  --dir DIR      directory for expected, heartbeat and verify\n"
 	    "  --memory MIB   memory to fill, in MiB (1 to %d); default %d\n"
 	    "  --seed N       seed of the memory pattern; default 0\n"
-	    "  --listen PORT  answer TCP connections to 127.0.0.1:PORT with\n"
-	    "                 \"pong BEAT\"\n"
+	    "  --listen PORT  accept TCP connections on 127.0.0.1:PORT and\n"
+	    "                 reply \"pong BEAT\" to each\n"
 	    "  -h, --help     print this help and exit\n",
 	    WORKLOAD_PROGRAM, WORKLOAD_BEAT_MS, WORKLOAD_MAX_MEMORY_MIB,
 	    WORKLOAD_DEFAULT_MEMORY_MIB);
@@ -175,7 +175,8 @@ workload_parse_number(const char *option, const char *text,
 
 	errno = 0;
 	value = strtoull(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' ||
+	/* Reject the blanks and minus sign that strtoull() accepts. */
+	if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' ||
 	    value < min || value > max)
 		workload_die("invalid %s '%s'; expected an integer from %llu to %llu",
 		    option, text, min, max);
@@ -266,9 +267,10 @@ workload_fill(struct workload *workload, uint64_t seed)
 }
 
 /*
- * Return the 64-bit FNV-1a hash of the memory, taken a word at a time.  It
- * reads every word, so every page is touched, and a page that came back as
- * zeros or out of place changes the result.
+ * Return a 64-bit FNV-1a hash of the memory, fed one 64-bit word at a time
+ * instead of one byte.  It reads every word, so it touches every page, and a
+ * page that came back as zeros or out of place changes the result unless
+ * the 64-bit hashes happen to collide.
  */
 static uint64_t
 workload_checksum(const struct workload *workload)
@@ -371,12 +373,12 @@ workload_open_listener(int port)
 }
 
 /*
- * Answer every pending connection with "pong BEAT\n" and close it.  A
+ * Accept every pending connection, send it "pong BEAT\n" and close it.  A
  * client that went away, or a lack of descriptors, only skips that
- * connection: the listener stays readable and the next poll retries.
+ * connection, because the listener stays readable and the next poll retries.
  */
 static void
-workload_answer_connections(const struct workload *workload)
+workload_serve_connections(const struct workload *workload)
 {
 	char reply[32];
 	int n, fd;
@@ -394,7 +396,10 @@ workload_answer_connections(const struct workload *workload)
 		}
 		n = snprintf(reply, sizeof(reply), "pong %" PRIu64 "\n",
 		    workload->beat);
-		/* A short reply fits an empty socket buffer; errors are the client's. */
+		/*
+		 * The reply fits in the new socket's empty send buffer.  A
+		 * failed send means the client left, so only it is dropped.
+		 */
 		(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL);
 		close(fd);
 	}
@@ -434,7 +439,7 @@ workload_setup_signals(sigset_t *ret_wait_mask)
 
 /*
  * Close every descriptor above stderr that the parent left open, such as a
- * pipe of a test harness, so that the checkpoint holds no external pipe or
+ * pipe of a test harness, so the checkpoint contains no external pipe or
  * socket that CRIU cannot restore as it was.
  */
 static void
@@ -461,11 +466,14 @@ workload_now_ms(void)
 	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Beat, answer connections and serve SIGUSR1 until killed. */
+/* Write heartbeats, reply to connections and serve SIGUSR1 until killed. */
 static void __attribute__((noreturn))
 workload_run(struct workload *workload, const sigset_t *wait_mask)
 {
-	struct pollfd listener = { .fd = workload->listen_fd, .events = POLLIN };
+	struct pollfd listener = {
+		.fd = workload->listen_fd,
+		.events = POLLIN,
+	};
 	int64_t now, next_beat = workload_now_ms();
 	struct timespec timeout;
 	int ready;
@@ -481,7 +489,7 @@ workload_run(struct workload *workload, const sigset_t *wait_mask)
 			workload_write_heartbeat(workload);
 			next_beat = now + WORKLOAD_BEAT_MS;
 		}
-		/* The clock may differ after a restore: never sleep past a beat. */
+		/* Sleep at most one beat, even if a restore moved the clock. */
 		if (next_beat - now > WORKLOAD_BEAT_MS)
 			next_beat = now + WORKLOAD_BEAT_MS;
 
@@ -492,7 +500,7 @@ workload_run(struct workload *workload, const sigset_t *wait_mask)
 		if (ready == -1 && errno != EINTR)
 			workload_die_errno("wait with ppoll");
 		if (ready > 0 && (listener.revents & POLLIN))
-			workload_answer_connections(workload);
+			workload_serve_connections(workload);
 	}
 }
 
@@ -517,12 +525,12 @@ main(int argc, char **argv)
 	workload_fill(&workload, options.seed);
 	workload_write_checksum(&workload, "expected");
 
-	if (options.listen_port != 0)
-		workload.listen_fd = workload_open_listener(options.listen_port);
-
-	workload_log("pid %d: %zu MiB filled from seed %" PRIu64 ", listening on %s%d",
-	    (int)getpid(), options.memory_mib, options.seed,
-	    options.listen_port != 0 ? "127.0.0.1:" : "no port, ",
-	    options.listen_port);
+	workload_log("pid %d: %zu MiB filled from seed %" PRIu64,
+	    (int)getpid(), options.memory_mib, options.seed);
+	if (options.listen_port != 0) {
+		workload.listen_fd =
+		    workload_open_listener(options.listen_port);
+		workload_log("listening on 127.0.0.1:%d", options.listen_port);
+	}
 	workload_run(&workload, &wait_mask);
 }

@@ -1,177 +1,414 @@
-# Shared helpers for the integration tests.  Each test sources this file,
-# gets a private temporary directory, starts its own ctrd there and records
-# every pid it starts or restores, so cleanup() stops exactly those.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the test scripts read cli_status and others
+# Helpers for the integration tests, which each test script sources.
 #
-# Environment (set by ctest): CTRD_BIN, CTRD_CLI, CTRD_WORKLOAD,
-# CTRD_TEST_CRIU.  CI=true turns every missing prerequisite into a failure.
-
-set -euo pipefail
+# A test calls begin_test, which checks the prerequisites, makes a private
+# directory and installs an EXIT trap.  It then starts its own ctrd on a
+# socket in that directory, starts workloads as its direct children and
+# dumps them with the CRIU CLI.  At exit the trap kills, by pid, the clients
+# and workloads the test started and the restored trees it recorded or that
+# ctrd still lists, then stops ctrd.
+#
+# Environment:
+#   CTRD_BIN, CTRD_CLI, CTRD_WORKLOAD  the binaries under test (ctest sets
+#                      them; by default they are taken from CTRD_BUILD_DIR,
+#                      else from build/ in the source tree)
+#   CTRD_TEST_CRIU     the CRIU binary; default /opt/ctrd/criu/bin/criu
+#   CI                 "true": running without root fails the test instead
+#                      of skipping it (a missing CRIU always fails)
+#   CTRD_TEST_KEEP     "1": keep the test directory after a failure
 
 test_name=$(basename "$0" .sh)
-test_dir=$(mktemp -d "/tmp/ctrd-test-$test_name.XXXXXX")
-socket=$test_dir/ctrd.sock
-state_dir=$test_dir/state
-criu=${CTRD_TEST_CRIU:-/opt/ctrd/criu/bin/criu}
-owned_pids=()
-ctrd_pid=
+source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=${CTRD_BUILD_DIR:-$source_dir/build}
+ctrd_bin=${CTRD_BIN:-$build_dir/daemon/ctrd}
+cli_bin=${CTRD_CLI:-$build_dir/client/ctrd-cli}
+workload_bin=${CTRD_WORKLOAD:-$build_dir/tests/ctrd-workload}
+criu_bin=${CTRD_TEST_CRIU:-/opt/ctrd/criu/bin/criu}
 
-log() { echo "[$test_name] $*" >&2; }
+# Exit status ctest reads as "skipped" (SKIP_RETURN_CODE).
+skip_status=77
+
+test_dir=
+state_dir=
+ctrd_socket=
+ctrd_pid=
+workload_pid=
+# Direct children of this shell (workloads, background clients): killed and
+# waited for at exit.
+child_pids=()
+# Roots of restored trees, children of ctrd: killed at exit, reaped by ctrd.
+restored_pids=()
+# Exit status of the last run_cli.
+cli_status=0
+
+log() {
+	echo "$test_name: $*" >&2
+}
 
 fail() {
 	log "FAIL: $*"
 	exit 1
 }
 
-# Exit 77 (skip) only outside CI; in CI a missing prerequisite is a failure.
-require() {
-	local reason=$1
-	if [ "${CI:-}" = true ] || [ "$(id -u)" -eq 0 ]; then
-		fail "$reason"
+# Skip when a developer runs the test without root; CI=true never skips.
+skip_or_fail() {
+	if [ "${CI:-}" = true ]; then
+		fail "$* (CI=true: a missing prerequisite is a failure)"
 	fi
-	log "SKIP: $reason"
-	exit 77
+	log "SKIP: $*"
+	exit "$skip_status"
 }
 
-[ "$(id -u)" -eq 0 ] || require "needs root to checkpoint and restore"
-for var in CTRD_BIN CTRD_CLI CTRD_WORKLOAD; do
-	[ -x "${!var:-}" ] || fail "$var is not set to an executable (run through ctest)"
-done
-[ -x "$criu" ] || require "no CRIU at '$criu'; run scripts/provision-criu.sh"
+is_pid() {
+	[[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ]
+}
 
-# Record a pid to kill at exit; refuses anything that is not a real pid.
-own_pid() {
-	local pid=$1
-	[[ "$pid" =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] ||
-		fail "refusing to track pid '$pid'"
-	owned_pids+=("$pid")
+# Print the parent pid of $1 from /proc, or nothing if it is gone.  The
+# command name in /proc/PID/stat may contain spaces, so split after ')'.
+parent_pid_of() {
+	local stat fields
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	read -r -a fields <<<"${stat##*) }"
+	echo "${fields[1]}"
+}
+
+# Succeed if $1 runs: it exists and is not a zombie.
+pid_running() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# Wait up to $2 seconds until pid $1 is gone from /proc (reaped).
+wait_pid_gone() {
+	local pid=$1 tries=$(($2 * 10)) i
+	for ((i = 0; i < tries; i++)); do
+		[ -e "/proc/$pid" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+check_prerequisites() {
+	local var path
+	if [ "$(id -u)" -ne 0 ]; then
+		skip_or_fail "needs root to checkpoint and restore processes"
+	fi
+	if [ ! -x "$criu_bin" ]; then
+		fail "no CRIU at '$criu_bin'; run scripts/provision-criu.sh or set CTRD_TEST_CRIU"
+	fi
+	if ! "$criu_bin" --version >/dev/null 2>&1; then
+		fail "CRIU at '$criu_bin' does not run ('$criu_bin --version' failed)"
+	fi
+	for var in ctrd_bin cli_bin workload_bin; do
+		path=${!var}
+		[ -x "$path" ] ||
+			fail "no executable at '$path'; build first or run through ctest"
+	done
+	command -v python3 >/dev/null || fail "python3 is missing; the tests parse JSON with it"
+}
+
+# Check the prerequisites, make the test directory, cd there and install
+# the EXIT trap.  The socket path must stay under 108 bytes, so the
+# directory is made in /tmp, not under a possibly long TMPDIR.
+begin_test() {
+	check_prerequisites
+	test_dir=$(mktemp -d "/tmp/ctrd-$test_name.XXXXXX")
+	state_dir=$test_dir/state
+	ctrd_socket=$test_dir/ctrd.sock
+	trap cleanup EXIT
+	cd "$test_dir" || fail "cannot enter $test_dir"
+	log "test directory $test_dir"
+}
+
+# Add the pids of ctrd's unfinished jobs to restored_pids, so a test that
+# failed before it read a job's pid still kills that tree.
+collect_job_pids() {
+	local pid
+	for pid in $(timeout 5 "$cli_bin" --socket "$ctrd_socket" --json list 2>/dev/null |
+		python3 -c '
+import json, sys
+reply = json.loads(sys.stdin.readline())
+for job in reply.get("result", reply).get("jobs", []):
+    if isinstance(job.get("pid"), int) and job.get("ended") is None:
+        print(job["pid"])
+' 2>/dev/null); do
+		restored_pids+=("$pid")
+	done
+}
+
+# Kill the restored roots that are still ctrd's children, and wait until
+# ctrd has reaped them: a child still unreaped when ctrd exits passes to
+# PID 1, which on some hosts never reaps, and its zombie keeps the pid.
+stop_restored() {
+	local pid
+	for pid in "${restored_pids[@]}"; do
+		if is_pid "$pid" && [ "$(parent_pid_of "$pid")" = "$ctrd_pid" ]; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	for pid in "${restored_pids[@]}"; do
+		if is_pid "$pid" && [ "$(parent_pid_of "$pid")" = "$ctrd_pid" ]; then
+			wait_pid_gone "$pid" 5 ||
+				log "restored pid $pid was not reaped by ctrd $ctrd_pid"
+		fi
+	done
+}
+
+stop_ctrd() {
+	local i
+	kill -TERM "$ctrd_pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		pid_running "$ctrd_pid" || break
+		sleep 0.1
+	done
+	if pid_running "$ctrd_pid"; then
+		log "ctrd $ctrd_pid still runs 10 s after SIGTERM; killing it"
+		kill -KILL "$ctrd_pid" 2>/dev/null || true
+	fi
+	wait "$ctrd_pid" 2>/dev/null || true
 }
 
 cleanup() {
 	local status=$? pid
-	for pid in "${owned_pids[@]}"; do
-		[ "$pid" -gt 1 ] && kill -9 "$pid" 2>/dev/null || true
+	set +e
+	trap - EXIT
+
+	for pid in "${child_pids[@]}"; do
+		if is_pid "$pid" && [ "$(parent_pid_of "$pid")" = "$$" ]; then
+			kill -KILL "$pid" 2>/dev/null
+			{ wait "$pid"; } 2>/dev/null
+		fi
 	done
-	# Restored processes are ctrd's children: let ctrd reap them before it
-	# stops, or they stay zombies holding their pids on hosts whose PID 1
-	# does not reap.
-	for pid in "${owned_pids[@]}"; do
-		for _ in $(seq 50); do
-			[ -e "/proc/$pid" ] || break
-			sleep 0.05
-		done
-	done
-	if [ -n "$ctrd_pid" ] && [ "$ctrd_pid" -gt 1 ]; then
-		kill -TERM "$ctrd_pid" 2>/dev/null || true
-		wait "$ctrd_pid" 2>/dev/null || true
+	if is_pid "$ctrd_pid"; then
+		pid_running "$ctrd_pid" && collect_job_pids
+		stop_restored
+		stop_ctrd
 	fi
+
 	if [ "$status" -ne 0 ] && [ -f "$test_dir/ctrd.log" ]; then
-		log "ctrd log:"
-		tail -n 40 "$test_dir/ctrd.log" >&2
+		log "last lines of $test_dir/ctrd.log:"
+		tail -n 60 "$test_dir/ctrd.log" >&2
 	fi
-	rm -rf "$test_dir"
+	cd /
+	if [ "$status" -ne 0 ] && [ "${CTRD_TEST_KEEP:-}" = 1 ]; then
+		log "kept $test_dir"
+	elif [ -n "$test_dir" ]; then
+		rm -rf "$test_dir"
+	fi
 	exit "$status"
 }
-trap cleanup EXIT
 
-cli() { "$CTRD_CLI" --socket "$socket" "$@"; }
+cli() {
+	"$cli_bin" --socket "$ctrd_socket" "$@"
+}
 
-# Print the value at a dotted path of a JSON document read from stdin.
-json_get() {
+# Run ctrd-cli with stdout to $1 and stderr to $1.err; set cli_status to
+# its exit status instead of stopping the test.
+run_cli() {
+	local out=$1
+	shift
+	cli_status=0
+	cli "$@" >"$out" 2>"$out.err" || cli_status=$?
+}
+
+# Print the member at dotted path $1 of the JSON object on stdin.  A reply
+# {"id": ..., "result": R} is read as R; an error reply fails.  Strings
+# print bare, null as "null", booleans as "true"/"false", objects and
+# arrays as JSON.  A list index may be negative ("jobs.-1.job").
+json_value() {
 	python3 -c '
 import json, sys
-value = json.load(sys.stdin)
-for key in sys.argv[1].split("."):
-    value = value[int(key)] if isinstance(value, list) else value.get(key)
-print("null" if value is None else json.dumps(value) if isinstance(value, (dict, list)) else str(value).lower() if isinstance(value, bool) else value)
+doc = json.loads(sys.stdin.readline())
+if isinstance(doc, dict) and "error" in doc and "id" in doc:
+    sys.exit("error reply: %s" % json.dumps(doc["error"]))
+if isinstance(doc, dict) and "result" in doc and "id" in doc:
+    doc = doc["result"]
+for key in filter(None, sys.argv[1].split(".")):
+    doc = doc[int(key)] if isinstance(doc, list) else doc.get(key)
+if doc is None:
+    print("null")
+elif isinstance(doc, bool):
+    print("true" if doc else "false")
+elif isinstance(doc, str):
+    print(doc)
+else:
+    print(json.dumps(doc))
 ' "$1"
 }
 
-# Print the result member of the reply of `ctrd-cli --json ARGS`.
-cli_result() { cli --json "$@" | json_get result; }
+# Print member $2 of job $1's object, from `ctrd-cli --json status`.
+job_value() {
+	cli --json status "$1" | json_value "$2"
+}
 
+# Print the id of ctrd's newest job.
+newest_job() {
+	cli --json list | json_value jobs.-1.job
+}
+
+# Start ctrd with $1 workers (default 2), the CRIU at $2 (default
+# criu_bin) and any further arguments, and wait until it replies to info.
+# ctrd creates its socket only once its pool is warm and CRIU was checked.
 start_ctrd() {
-	"$CTRD_BIN" --socket "$socket" --state-dir "$state_dir" --criu "$criu" \
-		--workers "${1:-2}" --log-level debug ${CTRD_EXTRA_ARGS:-} \
-		>"$test_dir/ctrd.log" 2>&1 &
+	local workers=${1:-2} criu=${2:-$criu_bin} i
+	shift $(($# < 2 ? $# : 2))
+	"$ctrd_bin" --socket "$ctrd_socket" --state-dir "$state_dir" \
+		--criu "$criu" --workers "$workers" --log-level debug "$@" \
+		</dev/null >"$test_dir/ctrd.log" 2>&1 &
 	ctrd_pid=$!
-	local i
-	for i in $(seq 200); do
-		cli info >/dev/null 2>&1 && return 0
-		kill -0 "$ctrd_pid" 2>/dev/null || fail "ctrd exited at start"
+	for ((i = 0; i < 200; i++)); do
+		if cli info >/dev/null 2>&1; then
+			log "ctrd $ctrd_pid is ready with $workers workers"
+			return 0
+		fi
+		pid_running "$ctrd_pid" || fail "ctrd exited during start-up; see its log below"
 		sleep 0.1
 	done
-	fail "ctrd did not answer 'info' within 20 s"
+	fail "ctrd did not reply to 'info' on $ctrd_socket within 20 s"
 }
 
-# Start a workload as a direct child (setsid execs without forking here), so
-# this shell reaps it after CRIU's dump kills it.  Sets workload_pid.
+# Start a workload named $1 with $2 MiB of memory and any further options,
+# writing to $test_dir/$1, and wait for its first heartbeat.  Sets
+# workload_pid.  It must be this shell's direct child, so the shell can
+# reap it once criu dump has killed it: setsid execs without forking here,
+# because a background job of a non-interactive shell leads no process
+# group.
 start_workload() {
-	local dir=$1
-	shift
+	local name=$1 memory=$2 dir=$test_dir/$1 exe i
+	shift 2
 	mkdir -p "$dir"
-	setsid "$CTRD_WORKLOAD" --dir "$dir" "$@" </dev/null \
-		>"$dir.log" 2>&1 &
+	setsid "$workload_bin" --dir "$dir" --memory "$memory" "$@" \
+		</dev/null >"$test_dir/$name.log" 2>&1 &
 	workload_pid=$!
-	own_pid "$workload_pid"
-	wait_for_file "$dir/heartbeat" 100
-}
+	child_pids+=("$workload_pid")
 
-wait_for_file() {
-	local path=$1 tries=${2:-100} i
-	for i in $(seq "$tries"); do
-		[ -s "$path" ] && return 0
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$dir/heartbeat" ] && break
+		pid_running "$workload_pid" ||
+			fail "workload $name exited at start: $(cat "$test_dir/$name.log")"
 		sleep 0.1
 	done
-	fail "'$path' did not appear"
+	[ -s "$dir/heartbeat" ] || fail "workload $name wrote no heartbeat within 30 s"
+	exe=$(readlink "/proc/$workload_pid/exe" 2>/dev/null || true)
+	[ "$exe" = "$(readlink -f "$workload_bin")" ] ||
+		fail "pid $workload_pid runs '$exe', not the workload: did setsid fork?"
+	log "workload $name is pid $workload_pid ($memory MiB)"
 }
 
-# Checkpoint the workload into $2 with the CRIU CLI; the dump kills it.
+# Checkpoint pid $1 into directory $2 with the CRIU CLI (which kills it),
+# then reap it.
 dump_workload() {
-	local pid=$1 images=$2
-	shift 2
+	local pid=$1 images=$2 status=0
+	is_pid "$pid" || fail "refusing to dump pid '$pid'"
 	mkdir -p "$images"
-	"$criu" dump -t "$pid" -D "$images" -o dump.log -v4 "$@" ||
-		{ tail -n 20 "$images/dump.log" >&2; fail "criu dump of $pid failed"; }
-	{ wait "$pid"; } 2>/dev/null || true
+	# When criu returns, bash prints a "Killed" notice for the workload to
+	# this group's stderr, which is /dev/null.  criu's stderr uses fd 3.
+	if ! { "$criu_bin" dump -t "$pid" -D "$images" -o dump.log -v4 2>&3; } 3>&2 2>/dev/null; then
+		tail -n 30 "$images/dump.log" >&2
+		fail "criu dump of pid $pid failed; log in $images/dump.log"
+	fi
+	wait "$pid" || status=$?
+	forget_child_pid "$pid"
+	[ ! -e "/proc/$pid" ] || fail "pid $pid still exists after the dump and wait"
+	log "dumped pid $pid into $images (it ended with status $status)"
 }
 
-job_field() { cli_result status "$1" | json_get "$2"; }
+# Drop reaped pid $1 from child_pids: the pid is free now, and a restore
+# of the same image gives it to a child of ctrd.
+forget_child_pid() {
+	local pid kept=()
+	for pid in "${child_pids[@]}"; do
+		[ "$pid" = "$1" ] || kept+=("$pid")
+	done
+	child_pids=("${kept[@]}")
+}
+
+# Record pid $1 as the root of a restored tree, to be killed at exit.
+record_restored_pid() {
+	is_pid "$1" || fail "restored pid '$1' is not a pid above 1"
+	restored_pids+=("$1")
+}
+
+# Record pid $1 as a direct child of this shell, to be killed at exit.
+record_child_pid() {
+	is_pid "$1" || fail "child pid '$1' is not a pid above 1"
+	child_pids+=("$1")
+}
 
 assert_eq() {
-	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+	local expected=$1 actual=$2 what=$3
+	[ "$actual" = "$expected" ] || fail "$what: expected '$expected', got '$actual'"
 }
 
-# The restored process must keep running: its heartbeat advances.
-assert_heartbeat_advances() {
-	local dir=$1 before after
-	before=$(cat "$dir/heartbeat")
+assert_ne() {
+	local unexpected=$1 actual=$2 what=$3
+	[ "$actual" != "$unexpected" ] || fail "$what: expected anything but '$unexpected'"
+}
+
+# Fail unless file $1 contains the fixed string $2.
+assert_file_contains() {
+	local file=$1 needle=$2 what=$3
+	grep -qF -- "$needle" "$file" ||
+		fail "$what: expected '$needle' in $file, got:
+$(cat "$file")"
+}
+
+assert_nonempty_file() {
+	[ -s "$1" ] || fail "$2: expected a non-empty file at $1"
+}
+
+read_heartbeat() {
+	local value
+	value=$(cat "$1/heartbeat" 2>/dev/null || true)
+	[[ "$value" =~ ^[0-9]+$ ]] ||
+		fail "heartbeat in $1 is not a counter: '$value'"
+	echo "$value"
+}
+
+# Fail unless the workload writing to directory $1 still beats: its
+# counter must advance within half a second (five beats).
+check_heartbeat() {
+	local before after
+	before=$(read_heartbeat "$1")
 	sleep 0.5
-	after=$(cat "$dir/heartbeat")
+	after=$(read_heartbeat "$1")
 	[ "$after" -gt "$before" ] ||
-		fail "heartbeat in $dir did not advance ($before -> $after)"
+		fail "heartbeat in $1: expected a counter above $before after 0.5 s, got $after"
 }
 
-# The restored process's memory must match the pattern it wrote at start.
-assert_memory_intact() {
-	local pid=$1 dir=$2
+# Send SIGUSR1 to workload pid $1, which reads all of its memory and writes
+# the checksum to $2/verify.  Fail unless that equals $2/expected, the
+# checksum the workload wrote before the dump.
+check_memory() {
+	local pid=$1 dir=$2 expected actual i
+	is_pid "$pid" || fail "refusing to signal pid '$pid'"
+	pid_running "$pid" || fail "workload pid $pid does not run"
+	expected=$(cat "$dir/expected")
 	rm -f "$dir/verify"
 	kill -USR1 "$pid"
-	wait_for_file "$dir/verify" 200
-	assert_eq "$(cat "$dir/verify")" "$(cat "$dir/expected")" \
-		"memory checksum of pid $pid"
-}
-
-# Wait until the pool is back to its size of warm workers.
-assert_pool_refills() {
-	local i warm size
-	for i in $(seq 100); do
-		warm=$(cli_result info | json_get pool.warm)
-		size=$(cli_result info | json_get pool.size)
-		[ "$warm" = "$size" ] && return 0
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$dir/verify" ] && break
 		sleep 0.1
 	done
-	fail "pool did not refill: $warm of $size warm"
+	[ -s "$dir/verify" ] || fail "workload pid $pid wrote no $dir/verify within 30 s of SIGUSR1"
+	actual=$(cat "$dir/verify")
+	assert_eq "$expected" "$actual" "memory checksum of pid $pid"
 }
 
-# Print the id of the newest job.
-last_job() { cli_result list | json_get jobs.-1.job; }
+# Wait up to 5 s until every worker of ctrd's pool is warm again.
+wait_pool_refilled() {
+	local pool warm size i
+	for ((i = 0; i < 50; i++)); do
+		pool=$(cli --json info | json_value pool)
+		warm=$(json_value warm <<<"$pool")
+		size=$(json_value size <<<"$pool")
+		if [ "$size" -gt 0 ] && [ "$warm" = "$size" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "worker pool: expected warm == size within 5 s, got $pool"
+}
