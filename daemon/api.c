@@ -38,7 +38,7 @@ api_send_result(struct conn *conn, json_t *id, json_t *result)
 }
 
 /*
- * Open the images dir and check it holds a CRIU image set.  The descriptor,
+ * Open the images dir and check that it contains a CRIU image set.  The descriptor,
  * not the path, goes to CRIU, so the directory cannot be swapped between
  * this check and the restore.
  */

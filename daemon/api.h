@@ -10,7 +10,7 @@ struct conn;
 struct jobs;
 struct pool;
 
-/* What `info` reports about the CRIU ctrd drives. */
+/* CRIU facts reported by `info`. */
 struct api_criu_info {
 	const char *path;
 	const char *version;

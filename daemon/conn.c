@@ -156,9 +156,9 @@ conn_peer_gone(struct conn *conn)
 }
 
 /*
- * On EOF, answer the requests already received.  A client that only shut
- * down its side still gets its replies, and the events of the jobs it
- * follows until they end; one that closed its socket is dropped.
+ * On EOF, handle the requests already received.  A client that only shut
+ * down its side still gets its replies and the events of the jobs it
+ * follows until they end.  A client that closed its socket is dropped.
  */
 static void
 conn_on_event(struct bufferevent *bev, short what, void *arg)

@@ -110,7 +110,7 @@ job_is_ended(const struct job *job)
 	return job->state >= JOB_EXITED;
 }
 
-/* Return whether the job holds one of the max_running restore slots. */
+/* Return whether the job uses one of the max_running restore slots. */
 static bool
 job_is_restoring(const struct job *job)
 {
@@ -182,9 +182,9 @@ job_release(struct job *job)
 /*
  * Let go of a job's processes when ctrd stops.  A lazy-pages server is left
  * running, because killing it would turn every page it has not copied yet
- * into zeros in the restored tree; it exits on its own once done.  A worker
- * whose socket closes mid-restore fails the restore and CRIU removes the
- * half-restored tree.
+ * into zeros in the restored tree.  It exits on its own once done.  A worker
+ * whose socket closes mid-restore fails the restore, and CRIU then removes
+ * the half-restored tree.
  */
 static void
 job_detach(struct job *job)

@@ -22,7 +22,7 @@
 #include "reaper.h"
 #include "server.h"
 
-/* How long CRIU may take to answer the start-up probe, per request. */
+/* Timeout for each reply of the start-up probe of CRIU. */
 #define MAIN_PROBE_TIMEOUT_MS 10000
 
 /* Everything the daemon runs, owned by main(). */

@@ -83,7 +83,7 @@ server_on_accept_error(struct evconnlistener *listener, void *arg)
 	evtimer_add(server->retry_timer, &delay);
 }
 
-/* Remove a socket file left by a previous ctrd that no longer answers. */
+/* Remove a socket file left by a previous ctrd that no longer accepts. */
 static int
 server_remove_stale(const struct sockaddr_un *addr, struct error *err)
 {

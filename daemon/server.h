@@ -11,7 +11,8 @@ struct server;
 
 /*
  * Bind and listen on `path` (mode 0660, parent dir created 0755).  A stale
- * socket file nobody answers on is replaced; a live one is an error.
+ * socket file that refuses connections is replaced, and a live one is an
+ * error.
  */
 struct server *server_new(struct event_base *base, const char *path,
     struct api *api, size_t max_line, int max_connections,

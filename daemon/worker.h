@@ -13,7 +13,7 @@ struct reaper;
 struct worker;
 
 struct worker_ops {
-	/* The VERSION reply arrived: CRIU started and answers. */
+	/* The VERSION reply arrived, so CRIU started and serves requests. */
 	void (*on_warm)(struct worker *worker, void *arg);
 	/*
 	 * A message arrived after warm-up.  `resp` is freed after the call;
