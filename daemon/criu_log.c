@@ -182,6 +182,7 @@ criu_log_explain_lines(json_t *lines, struct criu_log_cause *cause)
 	const char *detail;
 
 	cause->lines = criu_log_excerpt(lines, index);
+	cause->found = index >= 0;
 	if (index < 0) {
 		cause->code = "restore-failed";
 		snprintf(cause->message, sizeof(cause->message),
@@ -249,6 +250,7 @@ criu_log_explain_file(int dir_fd, const char *name,
 	buf = criu_log_read_tail(dir_fd, name, &len, &partial);
 	if (buf == NULL) {
 		cause->code = "restore-failed";
+		cause->found = false;
 		snprintf(cause->message, sizeof(cause->message),
 		    "CRIU failed and its log '%s' could not be read", name);
 		cause->lines = json_array();

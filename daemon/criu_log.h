@@ -2,6 +2,7 @@
 #ifndef CTRD_CRIU_LOG_H
 #define CTRD_CRIU_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -14,6 +15,7 @@
 
 struct criu_log_cause {
 	const char *code;	/* stable error code, e.g. "pid-in-use" */
+	bool found;		/* a log line names the cause */
 	char message[512];	/* one sentence naming the cause */
 	json_t *lines;		/* owned array of the log lines that show it */
 };

@@ -247,6 +247,31 @@ job_end(struct job *job, enum job_state state, json_t *event,
 }
 
 /*
+ * Kill the job's restored tree.  Before CRIU reports the root's pid, the
+ * root is the child of ctrd that the job's worker ptraces.  The worker is
+ * stopped first, so it cannot resume or release the tree meanwhile; the
+ * caller then kills it.
+ *
+ * NOTE: a root forked but not yet seized by the worker (a window of a few
+ * instructions in CRIU's restore_root_task()) is not found, and survives
+ * as a child of ctrd until it exits.
+ */
+static void
+job_kill_tree(struct job *job)
+{
+	pid_t root = job->pid;
+
+	if (root <= 1 && job->worker != NULL) {
+		worker_stop(job->worker);
+		root = proc_tree_find_traced_child(worker_pid(job->worker));
+	}
+	if (root <= 1 || (root == job->pid && job->root_exited))
+		return;
+	log_info(job->id, "killing restored tree of pid %d, %d processes",
+	    (int)root, proc_tree_kill(root));
+}
+
+/*
  * Fail the job: kill the worker, the lazy-pages server and the restored
  * tree, because a tree whose lazy-pages server is gone reads zeros for every
  * page not yet copied.
@@ -262,8 +287,7 @@ job_fail(struct job *job, const char *code, const char *message,
 		json_decref(log_lines);
 		return;
 	}
-	if (job->pid > 1 && !job->root_exited)
-		proc_tree_kill(job->pid);
+	job_kill_tree(job);
 	if (log_lines == NULL)
 		log_lines = json_array();
 	job->error = json_pack("{s:s, s:s, s:O}", "code", code, "message",
@@ -292,7 +316,11 @@ job_fail_from_log(struct job *job, const char *name, const char *code,
 		return;
 	}
 	criu_log_explain_file(job->work_fd, name, &cause);
-	snprintf(message, sizeof(message), "%s: %s", what, cause.message);
+	if (cause.found)
+		snprintf(message, sizeof(message), "%s: %s", what,
+		    cause.message);
+	else
+		snprintf(message, sizeof(message), "%s", what);
 	job_fail(job, code != NULL ? code : cause.code, message,
 	    json_incref(cause.lines));
 	criu_log_cause_clear(&cause);
@@ -708,8 +736,7 @@ job_cancel(struct job *job, struct error *err)
 		    job_state_names[job->state]);
 	if (job->state == JOB_QUEUED)
 		TAILQ_REMOVE(&job->jobs->queue, job, queue_entry);
-	if (job->pid > 1 && !job->root_exited)
-		proc_tree_kill(job->pid);
+	job_kill_tree(job);
 	job->cancel_reason = strdup("canceled by a client");
 	event = job_event(job, "canceled");
 	json_object_set_new(event, "reason", json_string(job->cancel_reason));

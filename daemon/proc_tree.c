@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proc_tree.h"
 
@@ -45,6 +46,52 @@ proc_tree_descends(pid_t pid, pid_t root)
 			return 1;
 	}
 	return 0;
+}
+
+/* Read PPid and TracerPid from /proc/PID/status; -1 on failure. */
+static int
+proc_tree_read_status(pid_t pid, pid_t *ret_parent, pid_t *ret_tracer)
+{
+	char path[64], line[256];
+	int parent = -1, tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		sscanf(line, "PPid: %d", &parent);
+		sscanf(line, "TracerPid: %d", &tracer);
+	}
+	fclose(f);
+	if (parent < 0 || tracer < 0)
+		return -1;
+	*ret_parent = (pid_t)parent;
+	*ret_tracer = (pid_t)tracer;
+	return 0;
+}
+
+pid_t
+proc_tree_find_traced_child(pid_t tracer)
+{
+	pid_t self = getpid(), found = 0, parent, traced_by;
+	struct dirent *entry;
+	DIR *dir;
+
+	if (tracer <= 1)
+		return 0;
+	dir = opendir("/proc");
+	while (dir != NULL && found == 0 && (entry = readdir(dir)) != NULL) {
+		pid_t pid = (pid_t)strtol(entry->d_name, NULL, 10);
+
+		if (pid > 1 && proc_tree_read_status(pid, &parent,
+		    &traced_by) == 0 && parent == self && traced_by == tracer)
+			found = pid;
+	}
+	if (dir != NULL)
+		closedir(dir);
+	return found;
 }
 
 /*

@@ -10,4 +10,12 @@
  */
 int proc_tree_kill(pid_t root);
 
+/*
+ * Return the child of ctrd that `tracer` ptraces, or 0.  While CRIU
+ * restores a tree as ctrd's sibling it keeps the tree's root seized with
+ * ptrace (restore_root_task() in CRIU's criu/cr-restore.c), so this finds
+ * the root of a restore that has not reported its pid yet.
+ */
+pid_t proc_tree_find_traced_child(pid_t tracer);
+
 #endif

@@ -189,6 +189,13 @@ worker_criu_version(const struct worker *worker)
 }
 
 void
+worker_stop(struct worker *worker)
+{
+	if (!worker->exited && worker->pid > 1)
+		kill(worker->pid, SIGSTOP);
+}
+
+void
 worker_kill(struct worker *worker)
 {
 	if (!worker->exited && worker->pid > 1)

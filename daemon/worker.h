@@ -49,6 +49,9 @@ bool worker_has_exited(const struct worker *worker);
 /* Return CRIU's version as sent in the warm-up reply, e.g. "4.2.1". */
 const char *worker_criu_version(const struct worker *worker);
 
+/* Send SIGSTOP to a worker that is still running, freezing its restore. */
+void worker_stop(struct worker *worker);
+
 /* Send SIGKILL to a worker that is still running. */
 void worker_kill(struct worker *worker);
 
