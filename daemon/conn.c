@@ -25,6 +25,7 @@ struct conn {
 	size_t max_line;
 	bool closing;		/* no more output: free once flushed */
 	bool read_closed;	/* client shut down its side */
+	struct event *drop_event;	/* frees a client that stopped reading */
 	struct ucred peer;
 	struct conn_follow {
 		struct job_watch *watch;
@@ -33,6 +34,13 @@ struct conn {
 	conn_closed_fn *closed;
 	void *arg;
 };
+
+/*
+ * Output a client may leave unread before it is disconnected.  Events are
+ * a few hundred bytes, so only a client that stopped reading gets here, and
+ * it must not make ctrd buffer without bound.
+ */
+#define CONN_MAX_PENDING_BYTES (16 * 1024 * 1024)
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
 
@@ -62,6 +70,21 @@ conn_send(struct conn *conn, const json_t *object)
 	}
 	bufferevent_write(conn->bev, line, len);
 	free(line);
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) <=
+	    CONN_MAX_PENDING_BYTES)
+		return;
+	/* Freed from the loop: the caller may be iterating over watchers. */
+	log_warning(NULL, "pid %d: client left over %d bytes unread, disconnecting it",
+	    (int)conn->peer.pid, CONN_MAX_PENDING_BYTES);
+	conn->closing = true;
+	bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+	event_active(conn->drop_event, EV_TIMEOUT, 0);
+}
+
+static void
+conn_on_drop(evutil_socket_t fd, short what, void *arg)
+{
+	conn_free(arg);
 }
 
 static void
@@ -118,6 +141,7 @@ conn_free(struct conn *conn)
 		job_watch_remove(conn->follows[i].watch);
 	if (conn->closed != NULL)
 		conn->closed(conn, conn->arg);
+	event_free(conn->drop_event);
 	bufferevent_free(conn->bev);
 	free(conn);
 }
@@ -198,11 +222,7 @@ conn_reject_too_large(struct conn *conn)
 	conn_close_after_flush(conn);
 }
 
-/*
- * Handle every complete line.  NOTE: output to a client that stops reading
- * is not bounded yet, so such a client makes ctrd buffer its events in
- * memory until it disconnects.
- */
+/* Handle every complete line. */
 static void
 conn_on_read(struct bufferevent *bev, void *arg)
 {
@@ -250,8 +270,14 @@ conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
 	conn->closed = closed;
 	conn->arg = arg;
 	conn->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (conn->bev == NULL) {
-		close(fd);
+	conn->drop_event = evtimer_new(base, conn_on_drop, conn);
+	if (conn->bev == NULL || conn->drop_event == NULL) {
+		if (conn->bev != NULL)
+			bufferevent_free(conn->bev);
+		else
+			close(fd);
+		if (conn->drop_event != NULL)
+			event_free(conn->drop_event);
 		free(conn);
 		return NULL;
 	}
