@@ -293,6 +293,32 @@ criu_log_count_lazy_pages(int dir_fd, const char *name, long *ret_copied,
 	return tasks;
 }
 
+size_t
+criu_log_scan_lazy_progress(const char *text, size_t len,
+    struct criu_log_lazy_progress *progress)
+{
+	static const char found[] = "Found ";
+	static const char copy[] = "uffd_copy: ";
+	const char *start = text, *end = text + len, *nl, *p;
+	long value;
+
+	while (start < end && (nl = memchr(start, '\n', (size_t)(end - start)))) {
+		size_t line_len = (size_t)(nl - start);
+
+		p = memmem(start, line_len, copy, sizeof(copy) - 1);
+		if (p != NULL && (p = memchr(p, '/', (size_t)(nl - p))) != NULL &&
+		    sscanf(p + 1, "%ld", &value) == 1)
+			progress->copied_bytes += value;
+		p = memmem(start, line_len, found, sizeof(found) - 1);
+		if (p != NULL && memmem(start, line_len, "handled by UFFD",
+		    15) != NULL && sscanf(p + sizeof(found) - 1, "%ld",
+		    &value) == 1)
+			progress->total_pages += value;
+		start = nl + 1;
+	}
+	return (size_t)(start - text);
+}
+
 void
 criu_log_cause_clear(struct criu_log_cause *cause)
 {

@@ -36,6 +36,20 @@ void criu_log_explain_file(int dir_fd, const char *name,
 
 void criu_log_cause_clear(struct criu_log_cause *cause);
 
+/* Running totals of a lazy-pages server's log, read as it grows. */
+struct criu_log_lazy_progress {
+	long total_pages;	/* sum of "Found N pages to be handled" */
+	long copied_bytes;	/* sum of "uffd_copy: ADDR/LEN" lengths */
+};
+
+/*
+ * Add the complete lines of `text` to `progress` and return how many bytes
+ * they span; a partial last line is left for the next call.  The lines are
+ * CRIU 4.x debug output from criu/uffd.c, written at log level 4 only.
+ */
+size_t criu_log_scan_lazy_progress(const char *text, size_t len,
+    struct criu_log_lazy_progress *progress);
+
 /*
  * Sum the "UFFD transferred pages: (copied/total)" lines a lazy-pages
  * server logs per restored task when it finishes (CRIU 4.x, criu/uffd.c,

@@ -542,9 +542,28 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 	job_fail_from_log(job, LAZY_PAGES_LOG, "lazy-pages-failed", message);
 }
 
+/* Report page-transfer progress once the tree runs, before it ends. */
+static void
+job_on_lazy_progress(struct lazy_pages *server, long copied, long total,
+    void *arg)
+{
+	struct job *job = arg;
+	json_t *event;
+
+	job->pages_copied = copied;
+	job->pages_total = total;
+	if (job->state != JOB_RESTORED)
+		return;
+	event = job_event(job, "pages-progress");
+	json_object_set_new(event, "pages", json_pack("{s:I, s:I}",
+	    "copied", (json_int_t)copied, "total", (json_int_t)total));
+	job_emit(job, event);
+}
+
 static const struct lazy_pages_ops job_lazy_ops = {
 	.on_ready = job_on_lazy_ready,
 	.on_exit = job_on_lazy_exit,
+	.on_progress = job_on_lazy_progress,
 };
 
 static void
@@ -689,6 +708,8 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 	job->jobs = jobs;
 	job->images_fd = images_fd;
 	job->work_fd = -1;
+	job->pages_copied = -1;
+	job->pages_total = -1;
 	job->options = *options;
 	job->state = JOB_QUEUED;
 	TAILQ_INIT(&job->watches);
@@ -771,7 +792,7 @@ job_to_json(const struct job *job)
 	const struct restore_options *o = &job->options;
 
 	return json_pack(
-	    "{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b, s:s,"
+	    "{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b, s:o, s:s,"
 	    " s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "job", job->id, "state", job_state_names[job->state],
 	    "images_dir", job->images_dir,
@@ -781,6 +802,9 @@ job_to_json(const struct job *job)
 	    o->log_level,
 	    "pid", job->pid > 0 ? json_integer(job->pid) : json_null(),
 	    "pages_complete", job->pages_complete,
+	    "pages", job->pages_total >= 0 ? json_pack("{s:I, s:I}",
+	    "copied", (json_int_t)job->pages_copied,
+	    "total", (json_int_t)job->pages_total) : json_null(),
 	    "work_dir", job->work_dir,
 	    "created", event_json_time(&job->created),
 	    "started", event_json_time(&job->started),

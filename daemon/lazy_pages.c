@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "criu_log.h"
 #include "error.h"
 #include "lazy_pages.h"
 #include "log.h"
@@ -21,11 +23,20 @@
 #define LAZY_PAGES_IMAGES_FD 3
 #define LAZY_PAGES_STATUS_FD 4
 
+/* Bytes of the server's log read per progress tick at most. */
+#define LAZY_PAGES_PROGRESS_READ_MAX (4 * 1024 * 1024)
+
 struct lazy_pages {
 	pid_t pid;
 	bool exited;
 	int status_fd;		/* read end of the status pipe, or -1 */
 	struct event *status_event;
+	int work_fd;		/* the job's work dir, for the log */
+	int log_fd;		/* LAZY_PAGES_LOG, once it exists */
+	off_t log_offset;	/* bytes of the log already scanned */
+	struct criu_log_lazy_progress progress;
+	long reported_copied;
+	struct event *progress_timer;
 	struct reaper *reaper;
 	const struct lazy_pages_ops *ops;
 	void *arg;
@@ -64,12 +75,48 @@ lazy_pages_on_status(evutil_socket_t fd, short what, void *arg)
 		server->ops->on_ready(server, server->arg);
 }
 
+/* Scan what the server logged since the last tick and report progress. */
+static void
+lazy_pages_on_progress_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lazy_pages *server = arg;
+	static char buf[64 * 1024];
+	size_t scanned, total = 0;
+	ssize_t len;
+	long copied;
+
+	if (server->log_fd == -1)
+		server->log_fd = openat(server->work_fd, LAZY_PAGES_LOG,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	while (server->log_fd != -1 && total < LAZY_PAGES_PROGRESS_READ_MAX) {
+		len = pread(server->log_fd, buf, sizeof(buf), server->log_offset);
+		if (len <= 0)
+			break;
+		scanned = criu_log_scan_lazy_progress(buf, (size_t)len,
+		    &server->progress);
+		/* A line longer than the buffer carries no count: skip it. */
+		if (scanned == 0)
+			scanned = (size_t)len;
+		server->log_offset += (off_t)scanned;
+		total += scanned;
+	}
+	copied = server->progress.copied_bytes / 4096;
+	if (copied != server->reported_copied &&
+	    server->progress.total_pages > 0) {
+		server->reported_copied = copied;
+		server->ops->on_progress(server, copied,
+		    server->progress.total_pages, server->arg);
+	}
+}
+
 static void
 lazy_pages_on_exit(pid_t pid, int status, void *arg)
 {
 	struct lazy_pages *server = arg;
 
 	server->exited = true;
+	if (server->progress_timer != NULL)
+		event_del(server->progress_timer);
 	server->ops->on_exit(server, status, server->arg);
 }
 
@@ -99,6 +146,7 @@ lazy_pages_start(struct event_base *base, struct reaper *reaper,
     const char *criu_path, int images_fd, int work_fd, int log_level,
     const struct lazy_pages_ops *ops, void *arg, struct error *err)
 {
+	struct timeval interval = { 0, LAZY_PAGES_PROGRESS_MS * 1000 };
 	struct lazy_pages *server;
 	int pipe_fds[2];
 
@@ -106,6 +154,8 @@ lazy_pages_start(struct event_base *base, struct reaper *reaper,
 	if (server == NULL)
 		return error_set_errno(err, "internal",
 		    "allocate lazy-pages server"), NULL;
+	server->log_fd = -1;
+	server->work_fd = fcntl(work_fd, F_DUPFD_CLOEXEC, 3);
 	server->reaper = reaper;
 	server->ops = ops;
 	server->arg = arg;
@@ -125,8 +175,11 @@ lazy_pages_start(struct event_base *base, struct reaper *reaper,
 		goto fail;
 	server->status_event = event_new(base, server->status_fd,
 	    EV_READ | EV_PERSIST, lazy_pages_on_status, server);
-	if (server->status_event == NULL ||
-	    event_add(server->status_event, NULL) == -1) {
+	server->progress_timer = event_new(base, -1, EV_PERSIST,
+	    lazy_pages_on_progress_timer, server);
+	if (server->status_event == NULL || server->progress_timer == NULL ||
+	    event_add(server->status_event, NULL) == -1 ||
+	    event_add(server->progress_timer, &interval) == -1) {
 		error_set(err, "internal", "watch lazy-pages status pipe");
 		goto fail;
 	}
@@ -159,5 +212,11 @@ lazy_pages_free(struct lazy_pages *server)
 	if (!server->exited && server->pid > 1)
 		reaper_unwatch(server->reaper, server->pid);
 	lazy_pages_close_status(server);
+	if (server->progress_timer != NULL)
+		event_free(server->progress_timer);
+	if (server->log_fd != -1)
+		close(server->log_fd);
+	if (server->work_fd != -1)
+		close(server->work_fd);
 	free(server);
 }

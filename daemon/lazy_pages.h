@@ -14,7 +14,16 @@ struct lazy_pages_ops {
 	void (*on_ready)(struct lazy_pages *server, void *arg);
 	/* The server was reaped; `status` is the wait status. */
 	void (*on_exit)(struct lazy_pages *server, int status, void *arg);
+	/*
+	 * Pages copied so far out of the pages the server handles, read from
+	 * its log every LAZY_PAGES_PROGRESS_MS while it runs, when changed.
+	 */
+	void (*on_progress)(struct lazy_pages *server, long copied_pages,
+	    long total_pages, void *arg);
 };
+
+/* Interval of the progress reports, in milliseconds. */
+#define LAZY_PAGES_PROGRESS_MS 250
 
 /* Name of the server's log file in the job's work dir. */
 #define LAZY_PAGES_LOG "lazy-pages.log"
@@ -23,7 +32,9 @@ struct lazy_pages_ops {
  * Start `criu lazy-pages` for one job, in the job's work dir `work_fd`
  * (where both it and the restoring worker find lazy-pages.socket), reading
  * images from `images_fd`.  The server writes one byte on its status pipe
- * once it listens, and exits 0 after it has copied every page.
+ * once it listens, and exits 0 after it has copied every page.  Progress
+ * is reported only at `log_level` 4, the only level at which the server
+ * logs its page copies.
  */
 struct lazy_pages *lazy_pages_start(struct event_base *base,
     struct reaper *reaper, const char *criu_path, int images_fd, int work_fd,

@@ -44,6 +44,17 @@ if not errors:
     check(order == sorted(order),
           f"expected queued < started < lazy-pages-ready < restored < pages-complete, got {names}")
     check(names[-1] == "pages-complete", f"expected pages-complete last, got {names[-1]}")
+# Progress reports, if the transfer outlasted one interval, come between
+# restored and pages-complete and never count past the total.
+for index, event in enumerate(events):
+    if event["event"] != "pages-progress":
+        continue
+    check("restored" in names and names.index("restored") < index,
+          f"pages-progress before restored: {names}")
+    pages = event.get("pages") or {}
+    check(isinstance(pages.get("copied"), int) and
+          pages["copied"] <= pages.get("total", -1),
+          f"pages-progress with bad counts: {event}")
 notify = [event for event in events if event["event"] == "notify"]
 check(len(notify) > 0, "expected notify events, got none")
 for event in notify:

@@ -447,6 +447,25 @@ test_count_lazy_pages_absent(void **state)
 	    &copied, &total), -1);
 }
 
+/* Counts come from complete lines only; a partial line waits. */
+static void
+test_scan_lazy_progress(void **state)
+{
+	static const char log[] =
+	    "(00.001) uffd: 7299-12: Found 16399 pages to be handled by UFFD\n"
+	    "(00.002) uffd: 7299-12: #PF at 0x7fc40cbae000\n"
+	    "(00.003) uffd: 7299-12: uffd_copy: 0x7fc40cbae000/4096\n"
+	    "(00.004) uffd: 7299-12: uffd_copy: 0x7fc40c8cf000/1048576\n"
+	    "(00.005) uffd: 7299-12: uffd_copy: 0x7fc40c9cf000/81";
+	struct criu_log_lazy_progress progress = { 0, 0 };
+	size_t scanned;
+
+	scanned = criu_log_scan_lazy_progress(log, sizeof(log) - 1, &progress);
+	assert_int_equal(progress.total_pages, 16399);
+	assert_int_equal(progress.copied_bytes, 4096 + 1048576);
+	assert_int_equal(scanned, strrchr(log, '\n') - log + 1);
+}
+
 static const struct CMUnitTest single_tests[] = {
 	UNIT_TEST("explain strips prefix", test_explain_strips_prefix, NULL),
 	UNIT_TEST("excerpt bounded", test_excerpt_bounded, NULL),
@@ -456,6 +475,7 @@ static const struct CMUnitTest single_tests[] = {
 	DIR_TEST("explain_file missing log", test_explain_file_missing),
 	DIR_TEST("lazy page counts two tasks", test_count_lazy_pages),
 	DIR_TEST("lazy page counts absent", test_count_lazy_pages_absent),
+	UNIT_TEST("lazy progress partial line", test_scan_lazy_progress, NULL),
 };
 
 int
