@@ -6,12 +6,22 @@
 #include "error.h"
 
 /* Marking `fmt` as a format lets clang accept passing it to vsnprintf(). */
-static void error_vformat(struct error *err, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+static void error_vset(struct error *err, const char *code, const char *field,
+    int sys_errno, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
 
+/* Fill every member of `err`; `field` is copied, as its JSON may be freed. */
 static void
-error_vformat(struct error *err, const char *fmt, va_list ap)
+error_vset(struct error *err, const char *code, const char *field,
+    int sys_errno, const char *fmt, va_list ap)
 {
+	err->code = code;
+	err->field = NULL;
+	if (field != NULL) {
+		snprintf(err->field_name, sizeof(err->field_name), "%s", field);
+		err->field = err->field_name;
+	}
+	err->sys_errno = sys_errno;
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 }
 
@@ -20,11 +30,8 @@ error_set(struct error *err, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
-	err->code = code;
-	err->field = NULL;
-	err->sys_errno = 0;
 	va_start(ap, fmt);
-	error_vformat(err, fmt, ap);
+	error_vset(err, code, NULL, 0, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -35,15 +42,8 @@ error_set_field(struct error *err, const char *code, const char *field,
 {
 	va_list ap;
 
-	err->code = code;
-	err->field = NULL;
-	if (field != NULL) {
-		snprintf(err->field_name, sizeof(err->field_name), "%s", field);
-		err->field = err->field_name;
-	}
-	err->sys_errno = 0;
 	va_start(ap, fmt);
-	error_vformat(err, fmt, ap);
+	error_vset(err, code, field, 0, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -55,11 +55,8 @@ error_set_errno(struct error *err, const char *code, const char *fmt, ...)
 	size_t len;
 	va_list ap;
 
-	err->code = code;
-	err->field = NULL;
-	err->sys_errno = saved;
 	va_start(ap, fmt);
-	error_vformat(err, fmt, ap);
+	error_vset(err, code, NULL, saved, fmt, ap);
 	va_end(ap);
 	len = strlen(err->message);
 	snprintf(err->message + len, sizeof(err->message) - len, ": %s",
