@@ -300,10 +300,16 @@ criu_log_scan_lazy_progress(const char *text, size_t len,
 	static const char found[] = "Found ";
 	static const char copy[] = "uffd_copy: ";
 	const char *start = text, *end = text + len, *nl, *p;
+	size_t line_len;
 	long value;
 
-	while (start < end && (nl = memchr(start, '\n', (size_t)(end - start)))) {
-		size_t line_len = (size_t)(nl - start);
+	if (text == NULL || len == 0)
+		return 0;
+	for (; start < end; start = nl + 1) {
+		nl = memchr(start, '\n', (size_t)(end - start));
+		if (nl == NULL)
+			break;
+		line_len = (size_t)(nl - start);
 
 		p = memmem(start, line_len, copy, sizeof(copy) - 1);
 		if (p != NULL && (p = memchr(p, '/', (size_t)(nl - p))) != NULL &&
@@ -314,7 +320,6 @@ criu_log_scan_lazy_progress(const char *text, size_t len,
 		    15) != NULL && sscanf(p + sizeof(found) - 1, "%ld",
 		    &value) == 1)
 			progress->total_pages += value;
-		start = nl + 1;
 	}
 	return (size_t)(start - text);
 }

@@ -183,9 +183,8 @@ pool_new(struct event_base *base, struct reaper *reaper,
 }
 
 /*
- * Wait up to a second for an idle worker whose socket was closed: it exits
- * at once, and reaping it here keeps it from becoming a zombie of an init
- * that does not reap.
+ * Wait up to a second for a killed idle worker to exit, and reap it, so it
+ * does not become a zombie of an init that does not reap.
  */
 static void
 pool_wait_exit(pid_t pid)
@@ -213,6 +212,9 @@ pool_free(struct pool *pool)
 	while ((entry = TAILQ_FIRST(&pool->idle)) != NULL) {
 		pid = worker_has_exited(entry->worker) ? 0 :
 		    worker_pid(entry->worker);
+		/* An idle worker holds no state; closing its socket instead
+		 * would make CRIU print a connection-reset error. */
+		worker_kill(entry->worker);
 		worker_free(entry->worker);
 		pool_remove(pool, entry);
 		if (pid > 1)
@@ -270,6 +272,7 @@ pool_resize(struct pool *pool, int size)
 	entry = TAILQ_LAST(&pool->idle, pool_entry_head);
 	while (entry != NULL && pool_count_idle(pool, NULL) > size) {
 		prev = TAILQ_PREV(entry, pool_entry_head, entry);
+		worker_kill(entry->worker);
 		worker_free(entry->worker);
 		pool_remove(pool, entry);
 		entry = prev;
