@@ -12,6 +12,7 @@
 #include "api.h"
 #include "conn.h"
 #include "error.h"
+#include "images.h"
 #include "job.h"
 #include "log.h"
 #include "pool.h"
@@ -73,12 +74,25 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 {
 	struct job *job;
 	json_t *result;
+	pid_t image_pid;
 	int fd;
 
+	if (req->follow && !conn_can_follow(conn)) {
+		error_set_field(err, "invalid-request", "follow",
+		    "this connection already follows %d jobs; open another connection",
+		    CONN_MAX_FOLLOWED);
+		return NULL;
+	}
 	fd = api_open_images(req->images_dir, err);
 	if (fd < 0)
 		return NULL;
-	job = jobs_create(api->jobs, req->images_dir, fd, &req->options, err);
+	if (images_read_root_pid(fd, &image_pid, err) < 0) {
+		close(fd);
+		error_prefix(err, "images_dir '%s'", req->images_dir);
+		return NULL;
+	}
+	job = jobs_create(api->jobs, req->images_dir, fd, image_pid,
+	    &req->options, err);
 	if (job == NULL)
 		return NULL;
 	result = job_to_json(job);
@@ -86,7 +100,7 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 	api_send_result(conn, req->id, result);
 	if (req->follow && conn_follow(conn, job) < 0)
 		log_warning(job_id(job),
-		    "client cannot follow more jobs, continuing without events");
+		    "follow job: out of memory, continuing without events");
 	jobs_enqueue(api->jobs, job);
 	return NULL;
 }
@@ -137,7 +151,7 @@ api_watch(struct api *api, struct conn *conn, const struct request *req,
 
 	if (job == NULL)
 		return NULL;
-	if (conn_follow(conn, job) < 0) {
+	if (!conn_can_follow(conn) || conn_follow(conn, job) < 0) {
 		error_set_field(err, "invalid-request", "job",
 		    "this connection already follows %d jobs; open another connection",
 		    CONN_MAX_FOLLOWED);

@@ -110,6 +110,17 @@ conn_on_job_event(const json_t *event, bool last, void *arg)
 		conn_close_after_flush(conn);
 }
 
+bool
+conn_can_follow(const struct conn *conn)
+{
+	size_t i;
+
+	for (i = 0; i < CONN_MAX_FOLLOWED; i++)
+		if (conn->follows[i].watch == NULL)
+			return true;
+	return false;
+}
+
 int
 conn_follow(struct conn *conn, struct job *job)
 {

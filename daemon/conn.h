@@ -2,6 +2,7 @@
 #ifndef CTRD_CONN_H
 #define CTRD_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -35,6 +36,9 @@ void conn_send(struct conn *conn, const json_t *object);
  * follows CONN_MAX_FOLLOWED jobs or memory ran out.
  */
 int conn_follow(struct conn *conn, struct job *job);
+
+/* Return whether the connection can follow one more job. */
+bool conn_can_follow(const struct conn *conn);
 
 /* Flush pending output, then close. */
 void conn_close_after_flush(struct conn *conn);

@@ -52,6 +52,8 @@ struct job {
 	struct worker *worker;		/* while the RESTORE runs */
 	struct lazy_pages *lazy;	/* lazy jobs, until the server exits */
 	pid_t pid;			/* restored root, 0 until known */
+	pid_t image_pid;		/* root pid in pstree.img */
+	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
 	bool replied;			/* RESTORE reply received */
 	bool pages_complete;		/* lazy server exited 0 */
 	long pages_copied;		/* from its log, -1 if not logged */
@@ -64,6 +66,7 @@ struct job {
 	struct timespec created, started, restored, ended;
 	TAILQ_HEAD(, job_watch) watches;
 	TAILQ_ENTRY(job) all_entry;
+	TAILQ_ENTRY(job) ended_entry;
 	TAILQ_ENTRY(job) queue_entry;
 };
 
@@ -77,6 +80,7 @@ struct jobs {
 	int ended;
 	struct event *dispatch_event;
 	TAILQ_HEAD(, job) all;
+	TAILQ_HEAD(, job) ended_jobs;	/* in the order they ended */
 	TAILQ_HEAD(, job) queue;
 };
 
@@ -207,21 +211,30 @@ job_detach(struct job *job)
 }
 
 static void
+job_free(struct job *job)
+{
+	json_decref(job->error);
+	free(job->cancel_reason);
+	free(job->images_dir);
+	free(job);
+}
+
+/*
+ * Forget the jobs that ended longest ago beyond max_history.  It runs from
+ * the loop, never inside a request, so a job that just ended stays valid
+ * for the reply that reports it.
+ */
+static void
 job_trim_history(struct jobs *jobs)
 {
-	struct job *job, *next;
+	struct job *job;
 
-	for (job = TAILQ_FIRST(&jobs->all); job != NULL &&
-	    jobs->ended > jobs->config.max_history; job = next) {
-		next = TAILQ_NEXT(job, all_entry);
-		if (!job_is_ended(job))
-			continue;
+	while (jobs->ended > jobs->config.max_history &&
+	    (job = TAILQ_FIRST(&jobs->ended_jobs)) != NULL) {
+		TAILQ_REMOVE(&jobs->ended_jobs, job, ended_entry);
 		TAILQ_REMOVE(&jobs->all, job, all_entry);
 		jobs->ended--;
-		json_decref(job->error);
-		free(job->cancel_reason);
-		free(job->images_dir);
-		free(job);
+		job_free(job);
 	}
 }
 
@@ -241,8 +254,8 @@ job_end(struct job *job, enum job_state state, json_t *event,
 	if (was_running)
 		jobs->running--;
 	jobs->ended++;
+	TAILQ_INSERT_TAIL(&jobs->ended_jobs, job, ended_entry);
 	job_emit(job, event);
-	job_trim_history(jobs);
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
 }
 
@@ -250,7 +263,8 @@ job_end(struct job *job, enum job_state state, json_t *event,
  * Kill the job's restored tree.  Before CRIU reports the root's pid, the
  * root is the child of ctrd that the job's worker ptraces.  The worker is
  * stopped first, so it cannot resume or release the tree meanwhile; the
- * caller then kills it.
+ * caller then kills it.  Once the worker is gone, the root is the child of
+ * ctrd with the image's root pid that started after the job did.
  *
  * NOTE: a root forked but not yet seized by the worker (a window of a few
  * instructions in CRIU's restore_root_task()) is not found, and survives
@@ -265,6 +279,11 @@ job_kill_tree(struct job *job)
 		worker_stop(job->worker);
 		root = proc_tree_find_traced_child(worker_pid(job->worker));
 	}
+	/* A worker that died mid-restore left the root untraced. */
+	if (root <= 1 && job->state == JOB_RESTORING &&
+	    reaper_is_watched(job->jobs->reaper, job->image_pid) == false &&
+	    proc_tree_is_new_child(job->image_pid, &job->started_boottime))
+		root = job->image_pid;
 	if (root <= 1 || (root == job->pid && job->root_exited))
 		return;
 	log_info(job->id, "killing restored tree of pid %d, %d processes",
@@ -620,6 +639,7 @@ job_start(struct job *job, struct worker *worker)
 	job->worker = worker;
 	worker_set_ops(worker, &job_worker_ops, job);
 	clock_gettime(CLOCK_REALTIME, &job->started);
+	clock_gettime(CLOCK_BOOTTIME, &job->started_boottime);
 	jobs->running++;
 	snprintf(detail, sizeof(detail), "worker=%d",
 	    (int)worker_pid(worker));
@@ -659,6 +679,7 @@ jobs_dispatch(struct jobs *jobs)
 static void
 jobs_on_dispatch(evutil_socket_t fd, short what, void *arg)
 {
+	job_trim_history(arg);
 	jobs_dispatch(arg);
 }
 
@@ -695,7 +716,8 @@ jobs_make_work_dir(struct jobs *jobs, struct job *job, struct error *err)
 
 struct job *
 jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
-    const struct restore_options *options, struct error *err)
+    pid_t image_pid, const struct restore_options *options,
+    struct error *err)
 {
 	struct job *job;
 
@@ -707,6 +729,7 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 	}
 	job->jobs = jobs;
 	job->images_fd = images_fd;
+	job->image_pid = image_pid;
 	job->work_fd = -1;
 	job->pages_copied = -1;
 	job->pages_total = -1;
@@ -881,6 +904,7 @@ jobs_new(struct event_base *base, struct reaper *reaper, struct pool *pool,
 	jobs->pool = pool;
 	jobs->config = *config;
 	TAILQ_INIT(&jobs->all);
+	TAILQ_INIT(&jobs->ended_jobs);
 	TAILQ_INIT(&jobs->queue);
 	if (mkdirat(config->state_dir_fd, "jobs", 0700) == -1 &&
 	    errno != EEXIST) {
@@ -917,10 +941,7 @@ jobs_free(struct jobs *jobs)
 			TAILQ_REMOVE(&job->watches, watch, entry);
 			free(watch);
 		}
-		json_decref(job->error);
-		free(job->cancel_reason);
-		free(job->images_dir);
-		free(job);
+		job_free(job);
 	}
 	if (jobs->dispatch_event != NULL)
 		event_free(jobs->dispatch_event);

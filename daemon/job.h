@@ -3,6 +3,7 @@
 #define CTRD_JOB_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -52,11 +53,13 @@ void jobs_free(struct jobs *jobs);
 
 /*
  * Create a job for the images dir `images_dir`, already opened as
- * `images_fd` (taken over, also on failure).  The job is not queued until
- * jobs_enqueue(), so a client can watch it before its first event.
+ * `images_fd` (taken over, also on failure), whose pstree.img names
+ * `image_pid` as the root.  The job is not queued until jobs_enqueue(), so
+ * a client can watch it before its first event.
  */
 struct job *jobs_create(struct jobs *jobs, const char *images_dir,
-    int images_fd, const struct restore_options *options, struct error *err);
+    int images_fd, pid_t image_pid, const struct restore_options *options,
+    struct error *err);
 
 /* Queue the job; it starts once a worker is free. */
 void jobs_enqueue(struct jobs *jobs, struct job *job);

@@ -72,6 +72,40 @@ proc_tree_read_status(pid_t pid, pid_t *ret_parent, pid_t *ret_tracer)
 	return 0;
 }
 
+bool
+proc_tree_is_new_child(pid_t pid, const struct timespec *since)
+{
+	char path[64], buf[1024];
+	unsigned long long start_ticks;
+	const char *after_comm;
+	long ticks_per_second = sysconf(_SC_CLK_TCK);
+	double since_ticks;
+	int ppid;
+	FILE *f;
+
+	if (pid <= 1 || ticks_per_second <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), f) == NULL) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	/* Fields 4 (ppid) and 22 (starttime, clock ticks since boot). */
+	after_comm = strrchr(buf, ')');
+	if (after_comm == NULL || sscanf(after_comm,
+	    ") %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	    &ppid, &start_ticks) != 2)
+		return false;
+	/* A tick of slack: starttime is rounded down to whole ticks. */
+	since_ticks = ((double)since->tv_sec + since->tv_nsec / 1e9) *
+	    (double)ticks_per_second - 1;
+	return ppid == getpid() && (double)start_ticks >= since_ticks;
+}
+
 pid_t
 proc_tree_find_traced_child(pid_t tracer)
 {

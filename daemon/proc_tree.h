@@ -2,7 +2,9 @@
 #ifndef CTRD_PROC_TREE_H
 #define CTRD_PROC_TREE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 /*
  * Send SIGKILL to `root` and every descendant found in /proc.  Refuses
@@ -17,5 +19,12 @@ int proc_tree_kill(pid_t root);
  * the root of a restore that has not reported its pid yet.
  */
 pid_t proc_tree_find_traced_child(pid_t tracer);
+
+/*
+ * Return whether `pid` is a child of ctrd that started at or after `since`
+ * (CLOCK_BOOTTIME), which tells a freshly restored root from an older
+ * process that happens to reuse its pid.
+ */
+bool proc_tree_is_new_child(pid_t pid, const struct timespec *since);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,12 @@ reaper_watch(struct reaper *reaper, pid_t pid, reaper_exit_fn *fn,
 	watch->arg = arg;
 	LIST_INSERT_HEAD(&reaper->watches, watch, entry);
 	return 0;
+}
+
+bool
+reaper_is_watched(struct reaper *reaper, pid_t pid)
+{
+	return reaper_find(reaper, pid) != NULL;
 }
 
 void

@@ -2,6 +2,7 @@
 #ifndef CTRD_REAPER_H
 #define CTRD_REAPER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,6 +25,9 @@ void reaper_free(struct reaper *reaper);
 /* Call `fn` when `pid` exits.  A pid has at most one watcher. */
 int reaper_watch(struct reaper *reaper, pid_t pid, reaper_exit_fn *fn,
     void *arg, struct error *err);
+
+/* Return whether `pid` has a watcher. */
+bool reaper_is_watched(struct reaper *reaper, pid_t pid);
 
 /* Forget the watcher of `pid`; its exit is then only logged. */
 void reaper_unwatch(struct reaper *reaper, pid_t pid);

@@ -73,7 +73,7 @@ static void
 spawn_child(const char *const argv[], const struct spawn_fd *fds,
     size_t count, int stderr_fd, int dir_fd, int report_fd)
 {
-	int saved;
+	int saved, high_fd;
 	size_t i;
 
 	spawn_reset_signals();
@@ -84,15 +84,16 @@ spawn_child(const char *const argv[], const struct spawn_fd *fds,
 	if (dir_fd != -1 && fchdir(dir_fd) == -1)
 		goto fail;
 	/* Keep the report pipe well above the child's descriptor numbers. */
-	report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 256);
-	if (report_fd == -1 ||
-	    spawn_place_fds(fds, count, stderr_fd, report_fd) == -1)
+	high_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 256);
+	if (high_fd == -1)
+		goto fail;
+	report_fd = high_fd;
+	if (spawn_place_fds(fds, count, stderr_fd, report_fd) == -1)
 		goto fail;
 	execvp(argv[0], (char *const *)argv);
 fail:
 	saved = errno;
-	if (report_fd != -1)
-		(void)!write(report_fd, &saved, sizeof(saved));
+	(void)!write(report_fd, &saved, sizeof(saved));
 	_exit(127);
 }
 

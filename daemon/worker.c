@@ -18,6 +18,9 @@
 #include "spawn.h"
 #include "worker.h"
 
+/* Messages read from a worker's socket after it exited, at most. */
+#define WORKER_DRAIN_MAX 16
+
 /* The number CRIU's end of the socketpair gets in the worker. */
 #define WORKER_CHILD_FD 3
 
@@ -26,12 +29,16 @@ struct worker {
 	int fd;			/* ctrd's end, close-on-exec, non-blocking */
 	bool warm;
 	bool exited;
+	bool draining;		/* delivering the last messages at exit */
+	bool free_requested;	/* worker_free() was called while draining */
 	char version[64];
 	struct event *read_event;
 	struct reaper *reaper;
 	const struct worker_ops *ops;
 	void *arg;
 };
+
+static void worker_destroy(struct worker *worker);
 
 static void
 worker_on_warm_reply(struct worker *worker, CriuResp *resp)
@@ -77,8 +84,23 @@ static void
 worker_on_exit(pid_t pid, int status, void *arg)
 {
 	struct worker *worker = arg;
+	int i;
 
+	/*
+	 * SIGCHLD can be handled before the reply CRIU sent just before it
+	 * exited: deliver what is still on the socket first.  The owner may
+	 * free the worker while handling it; the free then happens here.
+	 */
 	worker->exited = true;
+	worker->draining = true;
+	for (i = 0; i < WORKER_DRAIN_MAX && !worker->free_requested &&
+	    event_pending(worker->read_event, EV_READ, NULL); i++)
+		worker_on_read(worker->fd, EV_READ, worker);
+	worker->draining = false;
+	if (worker->free_requested) {
+		worker_destroy(worker);
+		return;
+	}
 	event_del(worker->read_event);
 	worker->ops->on_exit(worker, status, worker->arg);
 }
@@ -202,11 +224,9 @@ worker_kill(struct worker *worker)
 		kill(worker->pid, SIGKILL);
 }
 
-void
-worker_free(struct worker *worker)
+static void
+worker_destroy(struct worker *worker)
 {
-	if (worker == NULL)
-		return;
 	if (!worker->exited && worker->pid > 1)
 		reaper_unwatch(worker->reaper, worker->pid);
 	if (worker->read_event != NULL)
@@ -214,4 +234,16 @@ worker_free(struct worker *worker)
 	if (worker->fd != -1)
 		close(worker->fd);
 	free(worker);
+}
+
+void
+worker_free(struct worker *worker)
+{
+	if (worker == NULL)
+		return;
+	if (worker->draining) {
+		worker->free_requested = true;
+		return;
+	}
+	worker_destroy(worker);
 }
