@@ -58,13 +58,12 @@ cmd_watch_follow(const struct cli_options *options, const char *id,
 	if (rc == 0) {
 		rc = follow_job(session, id, FOLLOW_UNTIL_EXITED,
 		    !options->json, err);
-		/* The job had not failed when ctrd went away, so exit 0. */
+		/* The outcome is unknown when ctrd goes away: not a success. */
 		if (rc == 1) {
 			cli_error_set(err,
 			    "ctrd closed the connection before job %s ended",
 			    id);
-			cli_error_report(err);
-			rc = 0;
+			rc = -1;
 		}
 	}
 	json_decref(job);

@@ -936,7 +936,14 @@ jobs_free(struct jobs *jobs)
 		TAILQ_REMOVE(&jobs->all, job, all_entry);
 		if (job->pid > 1 && !job->root_exited)
 			reaper_unwatch(jobs->reaper, job->pid);
-		job_detach(job);
+		/* A restore in flight cannot finish without ctrd's acks. */
+		if (job_is_restoring(job)) {
+			log_notice(job->id, "interrupted by stop, killing its restore");
+			job_kill_tree(job);
+			job_release(job);
+		} else {
+			job_detach(job);
+		}
 		while ((watch = TAILQ_FIRST(&job->watches)) != NULL) {
 			TAILQ_REMOVE(&job->watches, watch, entry);
 			free(watch);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -115,12 +116,20 @@ reaper_new(struct event_base *base, struct error *err)
 void
 reaper_free(struct reaper *reaper)
 {
+	struct timespec delay = { 0, 10 * 1000 * 1000 };
 	struct reaper_watch *watch;
+	int i;
 
 	if (reaper == NULL)
 		return;
-	/* Reap what already exited, so no zombie outlives ctrd. */
-	reaper_on_sigchld(SIGCHLD, 0, reaper);
+	/*
+	 * Reap what exited or was just killed, for up to 100 ms, so no zombie
+	 * outlives ctrd on hosts whose PID 1 does not reap.
+	 */
+	for (i = 0; i < 10; i++) {
+		reaper_on_sigchld(SIGCHLD, 0, reaper);
+		nanosleep(&delay, NULL);
+	}
 	while ((watch = LIST_FIRST(&reaper->watches)) != NULL) {
 		LIST_REMOVE(watch, entry);
 		free(watch);
