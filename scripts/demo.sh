@@ -25,6 +25,7 @@ ctrd_pid= workload_pid= restored_pid=
 say() { printf '\n== %s\n' "$*"; }
 
 cleanup() {
+	local status=$?
 	# Only pids this script started or restored, and never pid <= 1.
 	for pid in "$restored_pid" "$workload_pid"; do
 		if [ -n "$pid" ] && [ "$pid" -gt 1 ]; then
@@ -34,6 +35,10 @@ cleanup() {
 	if [ -n "$ctrd_pid" ] && [ "$ctrd_pid" -gt 1 ]; then
 		kill -TERM "$ctrd_pid" 2>/dev/null || true
 		wait "$ctrd_pid" 2>/dev/null || true
+	fi
+	if [ "$status" -ne 0 ]; then
+		echo "demo failed; logs and images kept in $demo_dir" >&2
+		return
 	fi
 	rm -rf "$demo_dir"
 }
