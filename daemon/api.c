@@ -56,6 +56,9 @@ api_open_images(const char *path, struct error *err)
 	if (fd == -1 && errno == ENOTDIR)
 		return error_set_field(err, "invalid-images", "images_dir",
 		    "images_dir '%s' is not a directory", path);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE))
+		return error_set(err, "internal",
+		    "ctrd is out of file descriptors; retry later or raise its descriptor limit");
 	if (fd == -1)
 		return error_set_field(err, "invalid-images", "images_dir",
 		    "open images_dir '%s': %s", path, strerror(errno));
@@ -81,6 +84,11 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 		error_set_field(err, "invalid-request", "follow",
 		    "this connection already follows %d jobs; open another connection",
 		    CONN_MAX_FOLLOWED);
+		return NULL;
+	}
+	if (!jobs_can_queue(api->jobs)) {
+		error_set(err, "queue-full",
+		    "the restore queue is full; retry once queued jobs have started");
 		return NULL;
 	}
 	fd = api_open_images(req->images_dir, err);

@@ -31,6 +31,8 @@ static const struct config_key config_keys[] = {
 	  256 },
 	{ "max_connections", CONFIG_INT,
 	  offsetof(struct config, max_connections), 1, 65536 },
+	{ "max_queue", CONFIG_INT, offsetof(struct config, max_queue), 1,
+	  100000 },
 	{ "max_history", CONFIG_INT, offsetof(struct config, max_history), 0,
 	  1000000 },
 	{ "max_request_bytes", CONFIG_SIZE,
@@ -52,6 +54,7 @@ config_init(struct config *config)
 	config->max_running = 4;
 	config->max_connections = 256;
 	config->max_history = 1000;
+	config->max_queue = 256;
 	config->max_request_bytes = 1 << 20;
 	config->log_level = LOG_LEVEL_INFO;
 }
@@ -163,6 +166,9 @@ config_load_file(struct config *config, const char *path, struct error *err)
 	int ret = 0;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES, &json_err);
+	if (root == NULL && json_err.line < 1)
+		return error_set(err, "invalid-config", "read config '%s': %s",
+		    path, json_err.text);
 	if (root == NULL)
 		return error_set(err, "invalid-config",
 		    "read config '%s': line %d: %s", path, json_err.line,

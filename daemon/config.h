@@ -14,6 +14,7 @@ struct config {
 	int max_running;	/* jobs restoring at once */
 	int max_connections;
 	int max_history;	/* ended jobs kept for status and list */
+	int max_queue;		/* jobs waiting for a worker */
 	size_t max_request_bytes;
 	int log_level;		/* enum log_level */
 };

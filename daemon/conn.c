@@ -43,6 +43,7 @@ struct conn {
 #define CONN_MAX_PENDING_BYTES (16 * 1024 * 1024)
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
+static void conn_handle_tail(struct conn *conn);
 
 static bool
 conn_follows_any(const struct conn *conn)
@@ -211,6 +212,7 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	conn_on_read(bev, conn);
+	conn_handle_tail(conn);
 	if (conn->closing)
 		return;
 	conn->read_closed = true;
@@ -231,6 +233,36 @@ conn_reject_too_large(struct conn *conn)
 	conn_send(conn, reply);
 	json_decref(reply);
 	conn_close_after_flush(conn);
+}
+
+static bool
+conn_is_blank(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return false;
+	return true;
+}
+
+/* Handle the last request of a client that ended it without a newline. */
+static void
+conn_handle_tail(struct conn *conn)
+{
+	struct evbuffer *input = bufferevent_get_input(conn->bev);
+	size_t len = evbuffer_get_length(input);
+	char *line;
+
+	if (conn->closing || len == 0 || len >= conn->max_line)
+		return;
+	line = malloc(len);
+	if (line == NULL)
+		return;
+	evbuffer_remove(input, line, len);
+	if (!conn_is_blank(line, len))
+		api_handle_line(conn->api, conn, line, len);
+	free(line);
 }
 
 /* Handle every complete line. */
@@ -257,7 +289,7 @@ conn_on_read(struct bufferevent *bev, void *arg)
 		line = evbuffer_readln(input, &len, EVBUFFER_EOL_LF);
 		if (line == NULL)
 			return;
-		if (len > 0)
+		if (!conn_is_blank(line, len))
 			api_handle_line(conn->api, conn, line, len);
 		free(line);
 	}

@@ -714,6 +714,15 @@ jobs_make_work_dir(struct jobs *jobs, struct job *job, struct error *err)
 	return 0;
 }
 
+bool
+jobs_can_queue(const struct jobs *jobs)
+{
+	struct jobs_counts counts;
+
+	jobs_get_counts(jobs, &counts);
+	return counts.queued < jobs->config.max_queue;
+}
+
 struct job *
 jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
     pid_t image_pid, const struct restore_options *options,

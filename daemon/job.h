@@ -33,6 +33,7 @@ struct jobs_config {
 	const char *state_dir;
 	int max_running;	/* jobs with a CRIU worker at once */
 	int max_history;	/* ended jobs kept for status and list */
+	int max_queue;		/* jobs waiting for a worker */
 };
 
 struct jobs_counts {
@@ -57,6 +58,9 @@ void jobs_free(struct jobs *jobs);
  * `image_pid` as the root.  The job is not queued until jobs_enqueue(), so
  * a client can watch it before its first event.
  */
+/* Return whether another job fits in the queue. */
+bool jobs_can_queue(const struct jobs *jobs);
+
 struct job *jobs_create(struct jobs *jobs, const char *images_dir,
     int images_fd, pid_t image_pid, const struct restore_options *options,
     struct error *err);

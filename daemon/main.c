@@ -200,6 +200,7 @@ main_setup(struct daemon *daemon, struct error *err)
 		.state_dir = daemon->config.state_dir,
 		.max_running = daemon->config.max_running,
 		.max_history = daemon->config.max_history,
+		.max_queue = daemon->config.max_queue,
 	};
 	struct api_criu_info criu_info;
 

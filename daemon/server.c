@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -31,6 +32,7 @@ struct server {
 	size_t max_line;
 	int max_connections;
 	int connections;
+	time_t last_reject_log;		/* rate-limits the rejection warning */
 };
 
 static void
@@ -41,6 +43,25 @@ server_on_conn_closed(struct conn *conn, void *arg)
 	server->connections--;
 }
 
+/*
+ * Tell a client over the connection limit why it is turned away, best
+ * effort on the fresh socket, and log the first rejection of each burst.
+ */
+static void
+server_reject(struct server *server, int fd)
+{
+	static const char reply[] = "{\"id\":null,\"error\":{\"code\":\"too-many-connections\",\"message\":\"ctrd serves its maximum number of connections; retry later\"}}\n";
+	time_t now = time(NULL);
+
+	(void)!send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	if (now != server->last_reject_log) {
+		log_warning(NULL, "connection limit %d reached, rejecting clients",
+		    server->max_connections);
+		server->last_reject_log = now;
+	}
+}
+
 static void
 server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
     struct sockaddr *addr, int len, void *arg)
@@ -48,9 +69,7 @@ server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	struct server *server = arg;
 
 	if (server->connections >= server->max_connections) {
-		log_warning(NULL, "connection limit %d reached, rejecting a client",
-		    server->max_connections);
-		close(fd);
+		server_reject(server, fd);
 		return;
 	}
 	if (conn_new(server->base, fd, server->api, server->max_line,
