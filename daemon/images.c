@@ -13,13 +13,13 @@
 
 /*
  * A CRIU image starts with two little-endian 32-bit magics, the common one
- * and the image's own, then holds entries of a 32-bit size followed by a
- * packed message (criu/include/magic.h and criu/image.c in CRIU 4.x).
+ * and the image's own.  Entries follow, each a 32-bit size and a packed
+ * message (criu/include/magic.h and criu/image.c in CRIU 4.x).
  */
 #define IMAGES_COMMON_MAGIC 0x54564319
 #define IMAGES_PSTREE_MAGIC 0x50273030
 
-/* An entry holds a few varints and the thread ids: 64 KiB is ample. */
+/* An entry is a few varints plus the thread ids, so 64 KiB is ample. */
 #define IMAGES_MAX_ENTRY (64 * 1024)
 
 static uint32_t
@@ -74,7 +74,7 @@ images_read_root_pid(int images_fd, pid_t *ret_pid, struct error *err)
 	entry = pstree_entry__unpack(NULL, size, buf + 12);
 	if (entry == NULL)
 		return error_set_field(err, "invalid-images", "images_dir",
-		    "pstree.img holds no valid process entry; dump again");
+		    "pstree.img contains no valid process entry; dump again");
 	*ret_pid = (pid_t)entry->pid;
 	pstree_entry__free_unpacked(entry, NULL);
 	return 0;
