@@ -11,7 +11,9 @@
 #include "error.h"
 #include "log.h"
 
-enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_LOG_LEVEL };
+enum config_type {
+	CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_LONG, CONFIG_LOG_LEVEL
+};
 
 /* One key of the config file, its type, range and place in the struct. */
 struct config_key {
@@ -33,6 +35,10 @@ static const struct config_key config_keys[] = {
 	  offsetof(struct config, max_connections), 1, 65536 },
 	{ "max_queue", CONFIG_INT, offsetof(struct config, max_queue), 1,
 	  100000 },
+	{ "restore_timeout", CONFIG_INT,
+	  offsetof(struct config, restore_timeout), 1, 86400 },
+	{ "max_log_bytes", CONFIG_LONG, offsetof(struct config, max_log_bytes),
+	  1 << 20, 1LL << 40 },
 	{ "max_history", CONFIG_INT, offsetof(struct config, max_history), 0,
 	  1000000 },
 	{ "max_request_bytes", CONFIG_SIZE,
@@ -55,6 +61,8 @@ config_init(struct config *config)
 	config->max_connections = 256;
 	config->max_history = 1000;
 	config->max_queue = 256;
+	config->restore_timeout = 300;
+	config->max_log_bytes = 256LL << 20;
 	config->max_request_bytes = 1 << 20;
 	config->log_level = LOG_LEVEL_INFO;
 }
@@ -115,6 +123,8 @@ config_store_number(struct config *config, const struct config_key *key,
 		    key->min, key->max, value);
 	if (key->type == CONFIG_SIZE)
 		*(size_t *)dest = (size_t)value;
+	else if (key->type == CONFIG_LONG)
+		*(long long *)dest = value;
 	else
 		*(int *)dest = (int)value;
 	return 0;
@@ -138,7 +148,8 @@ static int
 config_store_json(struct config *config, const struct config_key *key,
     const json_t *value, struct error *err)
 {
-	bool is_number = key->type == CONFIG_INT || key->type == CONFIG_SIZE;
+	bool is_number = key->type == CONFIG_INT ||
+	    key->type == CONFIG_SIZE || key->type == CONFIG_LONG;
 
 	if (is_number && !json_is_integer(value))
 		return error_set_field(err, "invalid-config", key->name,

@@ -15,6 +15,8 @@ struct config {
 	int max_connections;
 	int max_history;	/* ended jobs kept for status and list */
 	int max_queue;		/* jobs waiting for a worker */
+	int restore_timeout;	/* seconds from start to restored */
+	long long max_log_bytes;	/* CRIU log size at which a restore fails */
 	size_t max_request_bytes;
 	int log_level;		/* enum log_level */
 };

@@ -64,6 +64,7 @@ struct job {
 	char *cancel_reason;
 
 	struct timespec created, started, restored, ended;
+	struct event *watchdog;		/* deadline and log checks */
 	TAILQ_HEAD(, job_watch) watches;
 	TAILQ_ENTRY(job) all_entry;
 	TAILQ_ENTRY(job) ended_entry;
@@ -173,6 +174,10 @@ job_release(struct job *job)
 		lazy_pages_free(job->lazy);
 		job->lazy = NULL;
 	}
+	if (job->watchdog != NULL) {
+		event_free(job->watchdog);
+		job->watchdog = NULL;
+	}
 	if (job->images_fd != -1) {
 		close(job->images_fd);
 		job->images_fd = -1;
@@ -204,6 +209,8 @@ job_detach(struct job *job)
 		lazy_pages_free(job->lazy);
 		job->lazy = NULL;
 	}
+	if (job->watchdog != NULL)
+		event_free(job->watchdog);
 	if (job->images_fd != -1)
 		close(job->images_fd);
 	if (job->work_fd != -1)
@@ -446,6 +453,8 @@ job_on_restored(struct job *job, pid_t pid)
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);
 	job_set_state(job, JOB_RESTORED, detail);
+	if (job->watchdog != NULL)
+		event_del(job->watchdog);
 	job->jobs->running--;
 	event_active(job->jobs->dispatch_event, EV_TIMEOUT, 0);
 	event = job_event(job, "restored");
@@ -628,6 +637,62 @@ job_send_restore(struct job *job)
 		job_fail(job, "worker-died", err.message, NULL);
 }
 
+/* Return the size of `name` in the job's work dir, or 0. */
+static long long
+job_log_size(const struct job *job, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(job->work_fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return (long long)st.st_size;
+}
+
+/*
+ * CRIU has no restore timeout, and a restore stuck in a loop (as on a
+ * truncated pages image) logs at tens of MB/s.  Until the tree runs, fail
+ * the job when it overruns its deadline or its logs outgrow the cap.
+ */
+static void
+job_on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *job = arg;
+	const struct jobs_config *config = &job->jobs->config;
+	char message[256];
+	struct timespec now;
+	long long size;
+
+	if (!job_is_restoring(job))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec - job->started.tv_sec >= config->restore_timeout) {
+		snprintf(message, sizeof(message),
+		    "restore did not finish within %d s (restore_timeout); see restore.log in the job's work dir",
+		    config->restore_timeout);
+		job_fail(job, "timeout", message, NULL);
+		return;
+	}
+	size = job_log_size(job, JOB_RESTORE_LOG) +
+	    job_log_size(job, LAZY_PAGES_LOG);
+	if (size <= config->max_log_bytes)
+		return;
+	snprintf(message, sizeof(message),
+	    "CRIU's logs grew past %lld bytes (max_log_bytes) before the restore finished; CRIU is likely stuck on a damaged image",
+	    config->max_log_bytes);
+	job_fail_from_log(job, JOB_RESTORE_LOG, "log-limit", message);
+}
+
+static void
+job_start_watchdog(struct job *job)
+{
+	struct timeval interval = { 1, 0 };
+
+	job->watchdog = event_new(job->jobs->base, -1, EV_PERSIST,
+	    job_on_watchdog, job);
+	if (job->watchdog == NULL || event_add(job->watchdog, &interval) == -1)
+		log_warning(job->id, "start the restore watchdog: out of memory, continuing without deadline");
+}
+
 static void
 job_start(struct job *job, struct worker *worker)
 {
@@ -641,6 +706,7 @@ job_start(struct job *job, struct worker *worker)
 	clock_gettime(CLOCK_REALTIME, &job->started);
 	clock_gettime(CLOCK_BOOTTIME, &job->started_boottime);
 	jobs->running++;
+	job_start_watchdog(job);
 	snprintf(detail, sizeof(detail), "worker=%d",
 	    (int)worker_pid(worker));
 	event = job_event(job, "started");

@@ -34,6 +34,8 @@ struct jobs_config {
 	int max_running;	/* jobs with a CRIU worker at once */
 	int max_history;	/* ended jobs kept for status and list */
 	int max_queue;		/* jobs waiting for a worker */
+	int restore_timeout;	/* seconds from start to restored */
+	long long max_log_bytes;	/* CRIU log size that fails a restore */
 };
 
 struct jobs_counts {

@@ -201,6 +201,8 @@ main_setup(struct daemon *daemon, struct error *err)
 		.max_running = daemon->config.max_running,
 		.max_history = daemon->config.max_history,
 		.max_queue = daemon->config.max_queue,
+		.restore_timeout = daemon->config.restore_timeout,
+		.max_log_bytes = daemon->config.max_log_bytes,
 	};
 	struct api_criu_info criu_info;
 
