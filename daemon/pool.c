@@ -212,8 +212,10 @@ pool_free(struct pool *pool)
 	while ((entry = TAILQ_FIRST(&pool->idle)) != NULL) {
 		pid = worker_has_exited(entry->worker) ? 0 :
 		    worker_pid(entry->worker);
-		/* An idle worker holds no state; closing its socket instead
-		 * would make CRIU print a connection-reset error. */
+		/*
+		 * An idle worker has no state to lose.  Closing its socket
+		 * instead would make CRIU print a connection-reset error.
+		 */
 		worker_kill(entry->worker);
 		worker_free(entry->worker);
 		pool_remove(pool, entry);

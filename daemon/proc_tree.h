@@ -22,8 +22,8 @@ pid_t proc_tree_find_traced_child(pid_t tracer);
 
 /*
  * Return whether `pid` is a child of ctrd that started at or after `since`
- * (CLOCK_BOOTTIME), which tells a freshly restored root from an older
- * process that happens to reuse its pid.
+ * (CLOCK_BOOTTIME).  The start time separates a freshly restored root from
+ * an older process that reuses its pid.
  */
 bool proc_tree_is_new_child(pid_t pid, const struct timespec *since);
 

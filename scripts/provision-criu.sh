@@ -3,10 +3,10 @@
 #
 # Debian 12 ships CRIU 3.17.1, which fails `criu check` on current kernels.
 # When no usable CRIU is found, this script downloads CRIU and the newer
-# libraries it links against from Debian unstable (falling back to Debian 13),
-# unpacks them under a private prefix and writes a `criu` wrapper that runs the
-# binary through the bundled dynamic loader.  The system's apt configuration,
-# package database and libraries are left untouched.
+# libraries it links against from Debian unstable, or else Debian 13.  It
+# unpacks them under a private prefix and writes a `criu` wrapper that runs
+# the binary through the bundled dynamic loader.  The system's apt
+# configuration, package database and libraries are left untouched.
 #
 # Usage: provision-criu.sh [--prefix DIR] [--force]
 # The usable CRIU is always reachable as PREFIX/bin/criu afterwards.
