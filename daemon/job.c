@@ -97,11 +97,6 @@ static const char *const job_state_names[] = {
 
 static void job_send_restore(struct job *job);
 
-const char *
-job_state_name(enum job_state state)
-{
-	return job_state_names[state];
-}
 
 const char *
 job_id(const struct job *job)

@@ -79,7 +79,6 @@ void jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts);
 
 const char *job_id(const struct job *job);
 bool job_is_ended(const struct job *job);
-const char *job_state_name(enum job_state state);
 
 /* Return the job object of the API (see proto/API.md). */
 json_t *job_to_json(const struct job *job);

@@ -25,11 +25,6 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-const char *
-log_level_name(enum log_level level)
-{
-	return log_level_names[level];
-}
 
 void
 log_set_level(enum log_level level)
@@ -37,11 +32,6 @@ log_set_level(enum log_level level)
 	log_level = level;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return log_level;
-}
 
 void
 log_write(enum log_level level, const char *job, const char *fmt, ...)

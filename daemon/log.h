@@ -12,9 +12,7 @@ enum log_level {
 
 /* Parse "err", "warning", "notice", "info" or "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
-const char *log_level_name(enum log_level level);
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
 
 /* Write one line at `level`; `job` is a job id or NULL. */
 void log_write(enum log_level level, const char *job, const char *fmt, ...)

@@ -264,20 +264,3 @@ pool_get_stats(const struct pool *pool, struct pool_stats *stats)
 	stats->busy = pool->busy;
 }
 
-void
-pool_resize(struct pool *pool, int size)
-{
-	struct pool_entry *entry, *prev;
-
-	pool->size = size;
-	/* Retire surplus workers, spawning ones first. */
-	entry = TAILQ_LAST(&pool->idle, pool_entry_head);
-	while (entry != NULL && pool_count_idle(pool, NULL) > size) {
-		prev = TAILQ_PREV(entry, pool_entry_head, entry);
-		worker_kill(entry->worker);
-		worker_free(entry->worker);
-		pool_remove(pool, entry);
-		entry = prev;
-	}
-	pool_refill(pool);
-}

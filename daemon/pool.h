@@ -41,7 +41,4 @@ void pool_release(struct pool *pool);
 
 void pool_get_stats(const struct pool *pool, struct pool_stats *stats);
 
-/* Change the number of warm workers kept ready. */
-void pool_resize(struct pool *pool, int size);
-
 #endif

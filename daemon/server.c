@@ -219,8 +219,3 @@ server_free(struct server *server)
 	free(server);
 }
 
-int
-server_connection_count(const struct server *server)
-{
-	return server->connections;
-}

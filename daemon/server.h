@@ -21,6 +21,4 @@ struct server *server_new(struct event_base *base, const char *path,
 /* Stop accepting and remove the socket file; open connections stay. */
 void server_free(struct server *server);
 
-int server_connection_count(const struct server *server);
-
 #endif
