@@ -22,6 +22,7 @@ struct api {
 	struct jobs *jobs;
 	struct pool *pool;
 	struct api_criu_info criu;
+	const struct config *config;
 };
 
 /* A method returns its result, or NULL with `err` set. */
@@ -86,6 +87,11 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 		    CONN_MAX_FOLLOWED);
 		return NULL;
 	}
+	if (jobs_is_stopping(api->jobs)) {
+		error_set(err, "stopping",
+		    "ctrd is stopping and accepts no new jobs; retry once it has restarted");
+		return NULL;
+	}
 	if (!jobs_can_queue(api->jobs)) {
 		error_set(err, "queue-full",
 		    "the restore queue is full; retry once queued jobs have started");
@@ -100,7 +106,7 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 		return NULL;
 	}
 	job = jobs_create(api->jobs, req->images_dir, fd, image_pid,
-	    &req->options, err);
+	    &req->options, conn_peer(conn), err);
 	if (job == NULL)
 		return NULL;
 	result = job_to_json(job);
@@ -241,7 +247,7 @@ api_handle_line(struct api *api, struct conn *conn, const char *line,
 
 struct api *
 api_new(struct jobs *jobs, struct pool *pool,
-    const struct api_criu_info *criu)
+    const struct api_criu_info *criu, const struct config *config)
 {
 	struct api *api = calloc(1, sizeof(*api));
 
@@ -250,6 +256,7 @@ api_new(struct jobs *jobs, struct pool *pool,
 	api->jobs = jobs;
 	api->pool = pool;
 	api->criu = *criu;
+	api->config = config;
 	return api;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 struct api;
+struct config;
 struct conn;
 struct jobs;
 struct pool;
@@ -17,8 +18,12 @@ struct api_criu_info {
 	bool lazy_pages;
 };
 
+/*
+ * `config` is the daemon's live config: a reload replaces its contents in
+ * place, so the API always checks requests against the current one.
+ */
 struct api *api_new(struct jobs *jobs, struct pool *pool,
-    const struct api_criu_info *criu);
+    const struct api_criu_info *criu, const struct config *config);
 void api_free(struct api *api);
 
 /* Handle one request line (no newline) from `conn` and reply on it. */

@@ -1,7 +1,10 @@
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +15,16 @@
 #include "log.h"
 
 enum config_type {
-	CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_LONG, CONFIG_LOG_LEVEL
+	CONFIG_STRING,
+	CONFIG_PATH,		/* absolute path */
+	CONFIG_INT,
+	CONFIG_SIZE,
+	CONFIG_LONG,
+	CONFIG_LOG_LEVEL,
+	CONFIG_LOG_TARGET,
+	CONFIG_UIDS,
+	CONFIG_GIDS,
+	CONFIG_PATHS,
 };
 
 /* One key of the config file, its type, range and place in the struct. */
@@ -22,35 +34,70 @@ struct config_key {
 	size_t offset;
 	long long min;
 	long long max;
+	bool live;		/* a reload applies it without a restart */
 };
 
+#define CONFIG_FIELD(field) offsetof(struct config, field)
+
 static const struct config_key config_keys[] = {
-	{ "socket", CONFIG_STRING, offsetof(struct config, socket_path), 0, 0 },
-	{ "state_dir", CONFIG_STRING, offsetof(struct config, state_dir), 0, 0 },
-	{ "criu", CONFIG_STRING, offsetof(struct config, criu_path), 0, 0 },
-	{ "workers", CONFIG_INT, offsetof(struct config, workers), 1, 64 },
-	{ "max_running", CONFIG_INT, offsetof(struct config, max_running), 1,
-	  256 },
-	{ "max_connections", CONFIG_INT,
-	  offsetof(struct config, max_connections), 1, 65536 },
-	{ "max_queue", CONFIG_INT, offsetof(struct config, max_queue), 1,
-	  100000 },
-	{ "restore_timeout", CONFIG_INT,
-	  offsetof(struct config, restore_timeout), 1, 86400 },
-	{ "max_log_bytes", CONFIG_LONG, offsetof(struct config, max_log_bytes),
-	  1 << 20, 1LL << 40 },
-	{ "max_history", CONFIG_INT, offsetof(struct config, max_history), 0,
-	  1000000 },
-	{ "max_request_bytes", CONFIG_SIZE,
-	  offsetof(struct config, max_request_bytes), 1024, 64 << 20 },
-	{ "log_level", CONFIG_LOG_LEVEL, offsetof(struct config, log_level),
-	  0, 0 },
+	{ "socket", CONFIG_PATH, CONFIG_FIELD(socket_path), 0, 0, false },
+	{ "state_dir", CONFIG_PATH, CONFIG_FIELD(state_dir), 0, 0, false },
+	{ "criu", CONFIG_STRING, CONFIG_FIELD(criu_path), 0, 0, false },
+	{ "workers", CONFIG_INT, CONFIG_FIELD(workers), 1, 64, true },
+	{ "max_running", CONFIG_INT, CONFIG_FIELD(max_running), 1, 256,
+	  true },
+	{ "max_queue", CONFIG_INT, CONFIG_FIELD(max_queue), 1, 100000,
+	  true },
+	{ "max_connections", CONFIG_INT, CONFIG_FIELD(max_connections), 1,
+	  65536, true },
+	{ "max_history", CONFIG_INT, CONFIG_FIELD(max_history), 0, 1000000,
+	  true },
+	{ "max_request_bytes", CONFIG_SIZE, CONFIG_FIELD(max_request_bytes),
+	  1024, 64 << 20, true },
+	{ "restore_timeout", CONFIG_INT, CONFIG_FIELD(restore_timeout), 1,
+	  86400, true },
+	{ "max_log_bytes", CONFIG_LONG, CONFIG_FIELD(max_log_bytes), 1 << 20,
+	  1LL << 40, true },
+	{ "stop_timeout", CONFIG_INT, CONFIG_FIELD(stop_timeout), 0, 3600,
+	  true },
+	{ "log_level", CONFIG_LOG_LEVEL, CONFIG_FIELD(log_level), 0, 0, true },
+	{ "log_target", CONFIG_LOG_TARGET, CONFIG_FIELD(log_target), 0, 0,
+	  true },
+	{ "allowed_uids", CONFIG_UIDS, CONFIG_FIELD(allowed_uids), 0, 0,
+	  true },
+	{ "allowed_gids", CONFIG_GIDS, CONFIG_FIELD(allowed_gids), 0, 0,
+	  true },
+	{ "allowed_image_roots", CONFIG_PATHS,
+	  CONFIG_FIELD(allowed_image_roots), 0, 0, true },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(*config_keys))
 
-void
-config_init(struct config *config)
+/* Keep id lists small enough to scan on every request. */
+#define CONFIG_MAX_LIST 256
+
+static void
+config_clear_ids(struct config_ids *ids)
+{
+	free(ids->ids);
+	ids->ids = NULL;
+	ids->count = 0;
+}
+
+static void
+config_clear_paths(struct config_paths *paths)
+{
+	size_t i;
+
+	for (i = 0; i < paths->count; i++)
+		free(paths->paths[i]);
+	free(paths->paths);
+	paths->paths = NULL;
+	paths->count = 0;
+}
+
+int
+config_init(struct config *config, struct error *err)
 {
 	memset(config, 0, sizeof(*config));
 	config->socket_path = strdup(CONFIG_DEFAULT_SOCKET);
@@ -62,9 +109,25 @@ config_init(struct config *config)
 	config->max_history = 1000;
 	config->max_queue = 256;
 	config->restore_timeout = 300;
+	config->stop_timeout = 30;
 	config->max_log_bytes = 256LL << 20;
 	config->max_request_bytes = 1 << 20;
 	config->log_level = LOG_LEVEL_INFO;
+	config->log_target = LOG_TARGET_AUTO;
+	config->allowed_image_roots.paths = calloc(1, sizeof(char *));
+	if (config->allowed_image_roots.paths != NULL) {
+		config->allowed_image_roots.paths[0] = strdup("/");
+		config->allowed_image_roots.count = 1;
+	}
+	if (config->socket_path == NULL || config->state_dir == NULL ||
+	    config->criu_path == NULL ||
+	    config->allowed_image_roots.paths == NULL ||
+	    config->allowed_image_roots.paths[0] == NULL) {
+		config_clear(config);
+		return error_set_errno(err, "internal",
+		    "allocate the default config");
+	}
+	return 0;
 }
 
 void
@@ -73,6 +136,9 @@ config_clear(struct config *config)
 	free(config->socket_path);
 	free(config->state_dir);
 	free(config->criu_path);
+	config_clear_ids(&config->allowed_uids);
+	config_clear_ids(&config->allowed_gids);
+	config_clear_paths(&config->allowed_image_roots);
 	memset(config, 0, sizeof(*config));
 }
 
@@ -87,18 +153,23 @@ config_find_key(const char *name)
 	return NULL;
 }
 
+static void *
+config_field(const struct config *config, const struct config_key *key)
+{
+	return (char *)config + key->offset;
+}
+
 static int
 config_store_string(struct config *config, const struct config_key *key,
     const char *value, struct error *err)
 {
-	char **dest = (char **)((char *)config + key->offset);
+	char **dest = config_field(config, key);
 	char *copy;
 
 	if (value[0] == '\0')
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must not be empty", key->name);
-	if (key->offset != offsetof(struct config, criu_path) &&
-	    value[0] != '/')
+	if (key->type == CONFIG_PATH && value[0] != '/')
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must be an absolute path, got '%s'", key->name,
 		    value);
@@ -115,7 +186,7 @@ static int
 config_store_number(struct config *config, const struct config_key *key,
     long long value, struct error *err)
 {
-	char *dest = (char *)config + key->offset;
+	void *dest = config_field(config, key);
 
 	if (value < key->min || value > key->max)
 		return error_set_field(err, "invalid-config", key->name,
@@ -131,16 +202,163 @@ config_store_number(struct config *config, const struct config_key *key,
 }
 
 static int
-config_store_log_level(struct config *config, const struct config_key *key,
+config_store_name(struct config *config, const struct config_key *key,
     const char *value, struct error *err)
 {
-	int level = log_level_parse(value);
+	int parsed;
 
-	if (level < 0)
+	if (key->type == CONFIG_LOG_LEVEL) {
+		parsed = log_level_parse(value);
+		if (parsed < 0)
+			return error_set_field(err, "invalid-config",
+			    key->name,
+			    "'%s' must be err, warning, notice, info or debug, got '%s'",
+			    key->name, value);
+		config->log_level = parsed;
+		return 0;
+	}
+	parsed = log_target_parse(value);
+	if (parsed < 0)
 		return error_set_field(err, "invalid-config", key->name,
-		    "'%s' must be err, warning, notice, info or debug, got '%s'",
+		    "'%s' must be auto, journal or stderr, got '%s'",
 		    key->name, value);
-	config->log_level = level;
+	config->log_target = parsed;
+	return 0;
+}
+
+/* Resolve one uid or gid given as a number or a user or group name. */
+static int
+config_parse_id(const struct config_key *key, const json_t *value,
+    unsigned int *ret_id, struct error *err)
+{
+	const struct passwd *pw;
+	const struct group *gr;
+	json_int_t number;
+	const char *name;
+
+	if (json_is_integer(value)) {
+		number = json_integer_value(value);
+		if (number < 0 || number >= (json_int_t)UINT_MAX)
+			return error_set_field(err, "invalid-config",
+			    key->name, "'%s' holds %lld, which is not a valid id",
+			    key->name, (long long)number);
+		*ret_id = (unsigned int)number;
+		return 0;
+	}
+	if (!json_is_string(value))
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s' must hold ids or names", key->name);
+	name = json_string_value(value);
+	if (key->type == CONFIG_UIDS) {
+		pw = getpwnam(name);
+		if (pw == NULL)
+			return error_set_field(err, "invalid-config",
+			    key->name, "'%s': no user '%s' on this host",
+			    key->name, name);
+		*ret_id = pw->pw_uid;
+		return 0;
+	}
+	gr = getgrnam(name);
+	if (gr == NULL)
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s': no group '%s' on this host", key->name, name);
+	*ret_id = gr->gr_gid;
+	return 0;
+}
+
+static int
+config_check_list(const struct config_key *key, const json_t *value,
+    struct error *err)
+{
+	if (!json_is_array(value))
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s' must be an array", key->name);
+	if (json_array_size(value) > CONFIG_MAX_LIST)
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s' holds %zu entries, more than the maximum of %d",
+		    key->name, json_array_size(value), CONFIG_MAX_LIST);
+	return 0;
+}
+
+static int
+config_store_ids(struct config *config, const struct config_key *key,
+    const json_t *value, struct error *err)
+{
+	struct config_ids *dest = config_field(config, key);
+	struct config_ids ids = { 0 };
+	size_t i;
+
+	if (config_check_list(key, value, err) < 0)
+		return -1;
+	ids.ids = calloc(json_array_size(value) + 1, sizeof(*ids.ids));
+	if (ids.ids == NULL)
+		return error_set_errno(err, "internal", "store '%s'",
+		    key->name);
+	for (i = 0; i < json_array_size(value); i++) {
+		if (config_parse_id(key, json_array_get(value, i),
+		    &ids.ids[ids.count], err) < 0) {
+			config_clear_ids(&ids);
+			return -1;
+		}
+		ids.count++;
+	}
+	config_clear_ids(dest);
+	*dest = ids;
+	return 0;
+}
+
+/* Copy an absolute path without trailing slashes, or set `err`. */
+static char *
+config_copy_root(const struct config_key *key, const json_t *value,
+    struct error *err)
+{
+	const char *path = json_string_value(value);
+	size_t len;
+	char *copy;
+
+	if (path == NULL || path[0] != '/')
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s' must hold absolute paths", key->name), NULL;
+	if (strstr(path, "/../") != NULL ||
+	    (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0))
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s': '%s' contains '..'; write the path without it",
+		    key->name, path), NULL;
+	copy = strdup(path);
+	if (copy == NULL)
+		return error_set_errno(err, "internal", "store '%s'",
+		    key->name), NULL;
+	len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	return copy;
+}
+
+static int
+config_store_paths(struct config *config, const struct config_key *key,
+    const json_t *value, struct error *err)
+{
+	struct config_paths *dest = config_field(config, key);
+	struct config_paths paths = { 0 };
+	size_t i;
+
+	if (config_check_list(key, value, err) < 0)
+		return -1;
+	paths.paths = calloc(json_array_size(value) + 1, sizeof(char *));
+	if (paths.paths == NULL)
+		return error_set_errno(err, "internal", "store '%s'",
+		    key->name);
+	for (i = 0; i < json_array_size(value); i++) {
+		paths.paths[i] = config_copy_root(key,
+		    json_array_get(value, i), err);
+		if (paths.paths[i] == NULL) {
+			config_clear_paths(&paths);
+			return -1;
+		}
+		paths.count++;
+	}
+	config_clear_paths(dest);
+	*dest = paths;
 	return 0;
 }
 
@@ -148,20 +366,28 @@ static int
 config_store_json(struct config *config, const struct config_key *key,
     const json_t *value, struct error *err)
 {
-	bool is_number = key->type == CONFIG_INT ||
-	    key->type == CONFIG_SIZE || key->type == CONFIG_LONG;
-
-	if (is_number && !json_is_integer(value))
-		return error_set_field(err, "invalid-config", key->name,
-		    "'%s' must be an integer", key->name);
-	if (is_number)
+	switch (key->type) {
+	case CONFIG_INT:
+	case CONFIG_SIZE:
+	case CONFIG_LONG:
+		if (!json_is_integer(value))
+			return error_set_field(err, "invalid-config",
+			    key->name, "'%s' must be an integer", key->name);
 		return config_store_number(config, key,
 		    json_integer_value(value), err);
+	case CONFIG_UIDS:
+	case CONFIG_GIDS:
+		return config_store_ids(config, key, value, err);
+	case CONFIG_PATHS:
+		return config_store_paths(config, key, value, err);
+	default:
+		break;
+	}
 	if (!json_is_string(value))
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must be a string", key->name);
-	if (key->type == CONFIG_LOG_LEVEL)
-		return config_store_log_level(config, key,
+	if (key->type == CONFIG_LOG_LEVEL || key->type == CONFIG_LOG_TARGET)
+		return config_store_name(config, key,
 		    json_string_value(value), err);
 	return config_store_string(config, key, json_string_value(value),
 	    err);
@@ -215,14 +441,135 @@ config_set_string(struct config *config, const char *name, const char *value,
 
 	if (key == NULL)
 		return error_set(err, "internal", "unknown key '%s'", name);
-	if (key->type == CONFIG_STRING)
+	switch (key->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
 		return config_store_string(config, key, value, err);
-	if (key->type == CONFIG_LOG_LEVEL)
-		return config_store_log_level(config, key, value, err);
+	case CONFIG_LOG_LEVEL:
+	case CONFIG_LOG_TARGET:
+		return config_store_name(config, key, value, err);
+	case CONFIG_INT:
+	case CONFIG_SIZE:
+	case CONFIG_LONG:
+		break;
+	default:
+		return error_set(err, "internal",
+		    "'%s' cannot be set from a string", name);
+	}
 	errno = 0;
 	number = strtoll(value, &end, 10);
 	if (errno != 0 || end == value || *end != '\0')
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must be an integer, got '%s'", key->name, value);
 	return config_store_number(config, key, number, err);
+}
+
+size_t
+config_key_count(void)
+{
+	return CONFIG_KEY_COUNT;
+}
+
+const char *
+config_key_name(size_t index)
+{
+	return config_keys[index].name;
+}
+
+bool
+config_key_is_live(size_t index)
+{
+	return config_keys[index].live;
+}
+
+static void
+config_format_list(const struct config_key *key, const void *field,
+    char *buf, size_t size)
+{
+	const struct config_ids *ids = field;
+	const struct config_paths *paths = field;
+	size_t count, i, len = 0;
+
+	count = key->type == CONFIG_PATHS ? paths->count : ids->count;
+	len += (size_t)snprintf(buf, size, "[");
+	for (i = 0; i < count && len < size; i++) {
+		if (key->type == CONFIG_PATHS)
+			len += (size_t)snprintf(buf + len, size - len,
+			    "%s\"%s\"", i > 0 ? ", " : "", paths->paths[i]);
+		else
+			len += (size_t)snprintf(buf + len, size - len, "%s%u",
+			    i > 0 ? ", " : "", ids->ids[i]);
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "]");
+}
+
+void
+config_format_value(const struct config *config, size_t index, char *buf,
+    size_t size)
+{
+	const struct config_key *key = &config_keys[index];
+	const void *field = config_field(config, key);
+
+	switch (key->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+		snprintf(buf, size, "\"%s\"", *(char *const *)field);
+		break;
+	case CONFIG_INT:
+		snprintf(buf, size, "%d", *(const int *)field);
+		break;
+	case CONFIG_SIZE:
+		snprintf(buf, size, "%zu", *(const size_t *)field);
+		break;
+	case CONFIG_LONG:
+		snprintf(buf, size, "%lld", *(const long long *)field);
+		break;
+	case CONFIG_LOG_LEVEL:
+		snprintf(buf, size, "\"%s\"", log_level_name(config->log_level));
+		break;
+	case CONFIG_LOG_TARGET:
+		snprintf(buf, size, "\"%s\"",
+		    log_target_name(config->log_target));
+		break;
+	default:
+		config_format_list(key, field, buf, size);
+		break;
+	}
+}
+
+void
+config_swap_value(struct config *a, struct config *b, size_t index)
+{
+	const struct config_key *key = &config_keys[index];
+	char *field_a = config_field(a, key);
+	char *field_b = config_field(b, key);
+	char tmp[sizeof(struct config_paths)];
+	size_t size;
+
+	switch (key->type) {
+	case CONFIG_STRING:
+	case CONFIG_PATH:
+		size = sizeof(char *);
+		break;
+	case CONFIG_SIZE:
+		size = sizeof(size_t);
+		break;
+	case CONFIG_LONG:
+		size = sizeof(long long);
+		break;
+	case CONFIG_UIDS:
+	case CONFIG_GIDS:
+		size = sizeof(struct config_ids);
+		break;
+	case CONFIG_PATHS:
+		size = sizeof(struct config_paths);
+		break;
+	default:
+		size = sizeof(int);
+		break;
+	}
+	memcpy(tmp, field_a, size);
+	memcpy(field_a, field_b, size);
+	memcpy(field_b, tmp, size);
 }

@@ -307,7 +307,13 @@ conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
 		close(fd);
 		return NULL;
 	}
-	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->peer, &cred_len);
+	/* Without credentials the peer gets uid and gid -1: never root. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &conn->peer,
+	    &cred_len) == -1) {
+		conn->peer.pid = 0;
+		conn->peer.uid = (uid_t)-1;
+		conn->peer.gid = (gid_t)-1;
+	}
 	conn->api = api;
 	conn->max_line = max_line;
 	conn->closed = closed;
@@ -328,6 +334,12 @@ conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
 	    conn_on_event, conn);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 	return conn;
+}
+
+const struct ucred *
+conn_peer(const struct conn *conn)
+{
+	return &conn->peer;
 }
 
 uid_t

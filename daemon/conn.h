@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -46,6 +47,11 @@ void conn_close_after_flush(struct conn *conn);
 /* Close at once, dropping pending output. */
 void conn_free(struct conn *conn);
 
+/*
+ * The peer's credentials from SO_PEERCRED at accept time; uid and gid are
+ * -1 and pid 0 if the kernel gave none.
+ */
+const struct ucred *conn_peer(const struct conn *conn);
 uid_t conn_peer_uid(const struct conn *conn);
 
 #endif

@@ -48,6 +48,7 @@ struct job {
 	int images_fd;
 	int work_fd;
 	struct restore_options options;
+	struct ucred peer;		/* client that submitted the job */
 
 	struct worker *worker;		/* while the RESTORE runs */
 	struct lazy_pages *lazy;	/* lazy jobs, until the server exits */
@@ -79,6 +80,7 @@ struct jobs {
 	int jobs_dir_fd;
 	int running;
 	int ended;
+	bool stopping;			/* jobs_stop() ran: no new jobs */
 	struct event *dispatch_event;
 	TAILQ_HEAD(, job) all;
 	TAILQ_HEAD(, job) ended_jobs;	/* in the order they ended */
@@ -96,6 +98,13 @@ static const char *const job_state_names[] = {
 };
 
 static void job_send_restore(struct job *job);
+
+static void
+jobs_notify_changed(struct jobs *jobs)
+{
+	if (jobs->config.changed != NULL)
+		jobs->config.changed(jobs->config.changed_arg);
+}
 
 
 const char *
@@ -118,12 +127,28 @@ job_is_restoring(const struct job *job)
 }
 
 /* The only writer of job->state; logs every change once. */
+/* Fill `ctx` for a record about `job` entering `phase`. */
+static void
+job_log_context(const struct job *job, const char *phase,
+    struct log_context *ctx)
+{
+	ctx->job = job->id;
+	ctx->phase = phase;
+	ctx->peer_uid = job->peer.uid == (uid_t)-1 ? -1 :
+	    (long long)job->peer.uid;
+}
+
 static void
 job_set_state(struct job *job, enum job_state state, const char *detail)
 {
-	log_info(job->id, "%s -> %s%s%s", job_state_names[job->state],
-	    job_state_names[state], detail[0] != '\0' ? " " : "", detail);
+	struct log_context ctx;
+
+	job_log_context(job, job_state_names[state], &ctx);
+	log_write_context(LOG_LEVEL_INFO, &ctx, "%s -> %s%s%s",
+	    job_state_names[job->state], job_state_names[state],
+	    detail[0] != '\0' ? " " : "", detail);
 	job->state = state;
+	jobs_notify_changed(job->jobs);
 }
 
 /* Send `event` (consumed) to every watcher. */
@@ -549,6 +574,7 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 
 	lazy_pages_free(server);
 	job->lazy = NULL;
+	jobs_notify_changed(job->jobs);
 	if (job_is_ended(job))
 		return;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
@@ -780,6 +806,8 @@ jobs_can_queue(const struct jobs *jobs)
 {
 	struct jobs_counts counts;
 
+	if (jobs->stopping)
+		return false;
 	jobs_get_counts(jobs, &counts);
 	return counts.queued < jobs->config.max_queue;
 }
@@ -787,7 +815,7 @@ jobs_can_queue(const struct jobs *jobs)
 struct job *
 jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
     pid_t image_pid, const struct restore_options *options,
-    struct error *err)
+    const struct ucred *peer, struct error *err)
 {
 	struct job *job;
 
@@ -804,6 +832,7 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 	job->pages_copied = -1;
 	job->pages_total = -1;
 	job->options = *options;
+	job->peer = *peer;
 	job->state = JOB_QUEUED;
 	TAILQ_INIT(&job->watches);
 	clock_gettime(CLOCK_REALTIME, &job->created);
@@ -823,6 +852,7 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 void
 jobs_enqueue(struct jobs *jobs, struct job *job)
 {
+	struct log_context ctx;
 	struct job *queued;
 	json_t *event;
 	int position = 1;
@@ -830,32 +860,94 @@ jobs_enqueue(struct jobs *jobs, struct job *job)
 	TAILQ_FOREACH(queued, &jobs->queue, queue_entry)
 		position++;
 	TAILQ_INSERT_TAIL(&jobs->queue, job, queue_entry);
-	log_info(job->id, "queued images_dir='%s' lazy_pages=%d position=%d",
-	    job->images_dir, job->options.lazy_pages, position);
+	job_log_context(job, "queued", &ctx);
+	log_write_context(LOG_LEVEL_INFO, &ctx,
+	    "queued images_dir='%s' lazy_pages=%d position=%d peer_uid=%d peer_pid=%d",
+	    job->images_dir, job->options.lazy_pages, position,
+	    (int)job->peer.uid, (int)job->peer.pid);
 	event = job_event(job, "queued");
 	json_object_set_new(event, "position", json_integer(position));
 	job_emit(job, event);
+	jobs_notify_changed(jobs);
 	/* Start it from the loop, never inside the caller's request. */
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
+}
+
+/* End a job that has not ended as canceled, killing what it started. */
+static void
+job_end_canceled(struct job *job, const char *reason)
+{
+	json_t *event;
+
+	if (job->state == JOB_QUEUED)
+		TAILQ_REMOVE(&job->jobs->queue, job, queue_entry);
+	job_kill_tree(job);
+	job->cancel_reason = strdup(reason);
+	event = job_event(job, "canceled");
+	json_object_set_new(event, "reason", json_string(reason));
+	job_end(job, JOB_CANCELED, event, reason);
 }
 
 int
 job_cancel(struct job *job, struct error *err)
 {
-	json_t *event;
-
 	if (job_is_ended(job))
 		return error_set_field(err, "invalid-state", "job",
 		    "job '%s' already ended (%s)", job->id,
 		    job_state_names[job->state]);
-	if (job->state == JOB_QUEUED)
-		TAILQ_REMOVE(&job->jobs->queue, job, queue_entry);
-	job_kill_tree(job);
-	job->cancel_reason = strdup("canceled by a client");
-	event = job_event(job, "canceled");
-	json_object_set_new(event, "reason", json_string(job->cancel_reason));
-	job_end(job, JOB_CANCELED, event, "");
+	job_end_canceled(job, "canceled by a client");
 	return 0;
+}
+
+void
+jobs_stop(struct jobs *jobs, const char *reason)
+{
+	struct job *job;
+
+	jobs->stopping = true;
+	while ((job = TAILQ_FIRST(&jobs->queue)) != NULL)
+		job_end_canceled(job, reason);
+}
+
+void
+jobs_cancel_running(struct jobs *jobs, const char *reason)
+{
+	struct job *job, *next;
+
+	for (job = TAILQ_FIRST(&jobs->all); job != NULL; job = next) {
+		next = TAILQ_NEXT(job, all_entry);
+		if (job_is_restoring(job))
+			job_end_canceled(job, reason);
+	}
+}
+
+bool
+jobs_is_stopping(const struct jobs *jobs)
+{
+	return jobs->stopping;
+}
+
+bool
+jobs_are_busy(const struct jobs *jobs)
+{
+	const struct job *job;
+
+	TAILQ_FOREACH(job, &jobs->all, all_entry)
+		if (job_is_restoring(job) || job->lazy != NULL)
+			return true;
+	return false;
+}
+
+void
+jobs_set_limits(struct jobs *jobs, const struct jobs_config *config)
+{
+	jobs->config.max_running = config->max_running;
+	jobs->config.max_history = config->max_history;
+	jobs->config.max_queue = config->max_queue;
+	jobs->config.restore_timeout = config->restore_timeout;
+	jobs->config.max_log_bytes = config->max_log_bytes;
+	/* A lower max_history or a higher max_running applies at once. */
+	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
 }
 
 struct job *
@@ -879,16 +971,29 @@ job_exit_json(const struct job *job)
 	return json_pack("{s:i}", "code", WEXITSTATUS(job->root_status));
 }
 
+/* The submitting client; ids it had no credentials for are null. */
+static json_t *
+job_peer_json(const struct job *job)
+{
+	const struct ucred *peer = &job->peer;
+
+	return json_pack("{s:o, s:o, s:o}",
+	    "uid", peer->uid != (uid_t)-1 ? json_integer(peer->uid) : json_null(),
+	    "gid", peer->gid != (gid_t)-1 ? json_integer(peer->gid) : json_null(),
+	    "pid", peer->pid > 0 ? json_integer(peer->pid) : json_null());
+}
+
 json_t *
 job_to_json(const struct job *job)
 {
 	const struct restore_options *o = &job->options;
 
 	return json_pack(
-	    "{s:s, s:s, s:s, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b, s:o, s:s,"
-	    " s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "{s:s, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b,"
+	    " s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "job", job->id, "state", job_state_names[job->state],
 	    "images_dir", job->images_dir,
+	    "peer", job_peer_json(job),
 	    "options", "lazy_pages", o->lazy_pages, "tcp_established",
 	    o->tcp_established, "ext_unix_sk", o->ext_unix_sk, "shell_job",
 	    o->shell_job, "file_locks", o->file_locks, "log_level",
@@ -931,6 +1036,8 @@ jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts)
 			counts->queued++;
 		else if (!job_is_ended(job))
 			counts->active++;
+		if (job_is_restoring(job))
+			counts->restoring++;
 	}
 }
 

@@ -3,6 +3,7 @@
 #define CTRD_JOB_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -27,6 +28,9 @@ enum job_state {
 	JOB_CANCELED,
 };
 
+/* Called after any job is queued, changes state or ends its page transfer. */
+typedef void jobs_changed_fn(void *arg);
+
 struct jobs_config {
 	const char *criu_path;
 	int state_dir_fd;	/* job work dirs go in its jobs/ subdir */
@@ -36,12 +40,15 @@ struct jobs_config {
 	int max_queue;		/* jobs waiting for a worker */
 	int restore_timeout;	/* seconds from start to restored */
 	long long max_log_bytes;	/* CRIU log size that fails a restore */
+	jobs_changed_fn *changed;	/* may be NULL */
+	void *changed_arg;
 };
 
 struct jobs_counts {
 	int total;
 	int queued;
 	int active;		/* started and not ended */
+	int restoring;		/* started and not yet restored */
 };
 
 /*
@@ -54,18 +61,39 @@ struct jobs *jobs_new(struct event_base *base, struct reaper *reaper,
     struct pool *pool, const struct jobs_config *config, struct error *err);
 void jobs_free(struct jobs *jobs);
 
+/* Return whether another job fits in the queue and ctrd is not stopping. */
+bool jobs_can_queue(const struct jobs *jobs);
+
+/*
+ * Apply the limits of `config` (max_running, max_history, max_queue,
+ * restore_timeout, max_log_bytes) to queued and future jobs.
+ */
+void jobs_set_limits(struct jobs *jobs, const struct jobs_config *config);
+
+/*
+ * Begin a graceful stop: accept no more jobs and cancel the queued ones
+ * with `reason`.  Running restores go on.
+ */
+void jobs_stop(struct jobs *jobs, const char *reason);
+
+bool jobs_is_stopping(const struct jobs *jobs);
+
+/* Cancel every job still restoring, with `reason`. */
+void jobs_cancel_running(struct jobs *jobs, const char *reason);
+
+/* Return whether a restore runs or a lazy-pages server still copies pages. */
+bool jobs_are_busy(const struct jobs *jobs);
+
 /*
  * Create a job for the images dir `images_dir`, already opened as
  * `images_fd` (taken over, also on failure), whose pstree.img names
- * `image_pid` as the root.  The job is not queued until jobs_enqueue(), so
- * a client can watch it before its first event.
+ * `image_pid` as the root, for the client with credentials `peer`.  The job
+ * is not queued until jobs_enqueue(), so a client can watch it before its
+ * first event.
  */
-/* Return whether another job fits in the queue. */
-bool jobs_can_queue(const struct jobs *jobs);
-
 struct job *jobs_create(struct jobs *jobs, const char *images_dir,
     int images_fd, pid_t image_pid, const struct restore_options *options,
-    struct error *err);
+    const struct ucred *peer, struct error *err);
 
 /* Queue the job; it starts once a worker is free. */
 void jobs_enqueue(struct jobs *jobs, struct job *job);

@@ -228,6 +228,34 @@ pool_free(struct pool *pool)
 	free(pool);
 }
 
+/* Kill idle workers beyond `size`, those still spawning first. */
+static void
+pool_trim(struct pool *pool)
+{
+	struct pool_entry *entry, *victim;
+
+	while (pool_count_idle(pool, NULL) > pool->size) {
+		victim = NULL;
+		TAILQ_FOREACH(entry, &pool->idle, entry)
+			if (victim == NULL || !worker_is_warm(entry->worker))
+				victim = entry;
+		log_info(NULL, "worker %d: no longer needed, stopping it",
+		    (int)worker_pid(victim->worker));
+		/* The reaper reaps it once it exits. */
+		worker_kill(victim->worker);
+		worker_free(victim->worker);
+		pool_remove(pool, victim);
+	}
+}
+
+void
+pool_set_size(struct pool *pool, int size)
+{
+	pool->size = size;
+	pool_trim(pool);
+	pool_refill(pool);
+}
+
 struct worker *
 pool_claim(struct pool *pool)
 {

@@ -30,6 +30,12 @@ struct pool *pool_new(struct event_base *base, struct reaper *reaper,
 void pool_free(struct pool *pool);
 
 /*
+ * Keep `size` workers from now on: spawn the missing ones, or stop idle
+ * workers beyond it.  Workers claimed by jobs are never affected.
+ */
+void pool_set_size(struct pool *pool, int size);
+
+/*
  * Take a warm worker, or return NULL when none is warm.  The caller owns it
  * (set its ops at once) and must call pool_release() when it frees it.  A
  * replacement is spawned immediately.

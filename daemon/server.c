@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +32,7 @@ struct server {
 	struct event *retry_timer;
 	struct api *api;
 	char *path;
+	bool owns_path;			/* bound by ctrd, so removed at free */
 	size_t max_line;
 	int max_connections;
 	int connections;
@@ -169,16 +173,14 @@ server_bind(const char *path, struct error *err)
 	return fd;
 }
 
-struct server *
-server_new(struct event_base *base, const char *path, struct api *api,
-    size_t max_line, int max_connections, struct error *err)
+/* Serve on the listening socket `fd` (taken over, also on failure). */
+static struct server *
+server_listen(struct event_base *base, int fd, const char *path,
+    struct api *api, size_t max_line, int max_connections,
+    struct error *err)
 {
 	struct server *server;
-	int fd;
 
-	fd = server_bind(path, err);
-	if (fd < 0)
-		return NULL;
 	server = calloc(1, sizeof(*server));
 	if (server == NULL || (server->path = strdup(path)) == NULL) {
 		free(server);
@@ -204,6 +206,65 @@ server_new(struct event_base *base, const char *path, struct api *api,
 	return server;
 }
 
+struct server *
+server_new(struct event_base *base, const char *path, struct api *api,
+    size_t max_line, int max_connections, struct error *err)
+{
+	struct server *server;
+	int fd;
+
+	fd = server_bind(path, err);
+	if (fd < 0)
+		return NULL;
+	server = server_listen(base, fd, path, api, max_line, max_connections,
+	    err);
+	if (server == NULL) {
+		unlink(path);
+		return NULL;
+	}
+	server->owns_path = true;
+	return server;
+}
+
+struct server *
+server_adopt(struct event_base *base, int fd, struct api *api,
+    size_t max_line, int max_connections, struct error *err)
+{
+	struct sockaddr_un addr = { 0 };
+	socklen_t len = sizeof(addr);
+	char path[sizeof(addr.sun_path) + 1] = "";
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) == 0 &&
+	    addr.sun_family == AF_UNIX)
+		snprintf(path, sizeof(path), "%.*s",
+		    (int)(len - offsetof(struct sockaddr_un, sun_path)),
+		    addr.sun_path);
+	/* Accepting must never block the loop. */
+	if (evutil_make_socket_nonblocking(fd) == -1) {
+		close(fd);
+		return error_set_errno(err, "internal",
+		    "make the passed socket non-blocking"), NULL;
+	}
+	if (path[0] == '\0')
+		snprintf(path, sizeof(path), "(passed socket)");
+	return server_listen(base, fd, path, api, max_line, max_connections,
+	    err);
+}
+
+void
+server_set_limits(struct server *server, size_t max_line,
+    int max_connections)
+{
+	server->max_line = max_line;
+	server->max_connections = max_connections;
+}
+
+const char *
+server_path(const struct server *server)
+{
+	return server->path;
+}
+
 void
 server_free(struct server *server)
 {
@@ -211,7 +272,8 @@ server_free(struct server *server)
 		return;
 	if (server->listener != NULL) {
 		evconnlistener_free(server->listener);
-		unlink(server->path);
+		if (server->owns_path)
+			unlink(server->path);
 	}
 	if (server->retry_timer != NULL)
 		event_free(server->retry_timer);

@@ -18,7 +18,29 @@ struct server *server_new(struct event_base *base, const char *path,
     struct api *api, size_t max_line, int max_connections,
     struct error *err);
 
-/* Stop accepting and remove the socket file; open connections stay. */
+/*
+ * Serve on `fd`, a listening Unix stream socket passed by systemd (taken
+ * over, also on failure).  Its file belongs to systemd and is never
+ * removed.
+ */
+struct server *server_adopt(struct event_base *base, int fd,
+    struct api *api, size_t max_line, int max_connections,
+    struct error *err);
+
+/*
+ * Change the limits for connections accepted from now on.  Open
+ * connections keep their request-size limit.
+ */
+void server_set_limits(struct server *server, size_t max_line,
+    int max_connections);
+
+/* The socket path, as bound or as the passed socket reports it. */
+const char *server_path(const struct server *server);
+
+/*
+ * Stop accepting and remove the socket file if ctrd bound it; open
+ * connections stay.
+ */
 void server_free(struct server *server);
 
 #endif

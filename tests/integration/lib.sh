@@ -249,14 +249,45 @@ newest_job() {
 	cli --json list | json_value jobs.-1.job
 }
 
-# Start ctrd with $1 workers (default 2), the CRIU at $2 (default
-# criu_bin) and any further arguments, and wait until it replies to info.
+# Run the command $2... every 0.1 s until it succeeds; fail after $1 s.
+wait_until() {
+	local seconds=$1 i
+	shift
+	for ((i = 0; i < seconds * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Succeed if file $1 has a line matching the basic regex $2.
+file_has() {
+	grep -q -- "$2" "$1" 2>/dev/null
+}
+
+# Print the id of the newest job once it differs from $1 (may be empty).
+wait_new_job() {
+	local job= i
+	for ((i = 0; i < 100; i++)); do
+		job=$(newest_job 2>/dev/null || true)
+		if [ -n "$job" ] && [ "$job" != null ] && [ "$job" != "$1" ]; then
+			echo "$job"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "no new job after '$1' within 5 s"
+}
+
+
+
 # ctrd creates its socket only once its pool is warm and CRIU was checked.
 start_ctrd() {
-	local workers=${1:-2} criu=${2:-$criu_bin} i
+	local workers=${1:-2} criu=${2:-$criu_bin} i worker_flag=()
 	shift $(($# < 2 ? $# : 2))
+	[ "$workers" = - ] || worker_flag=(--workers "$workers")
 	"$ctrd_bin" --socket "$ctrd_socket" --state-dir "$state_dir" \
-		--criu "$criu" --workers "$workers" --log-level debug "$@" \
+		--criu "$criu" "${worker_flag[@]}" --log-level debug "$@" \
 		</dev/null >"$test_dir/ctrd.log" 2>&1 &
 	ctrd_pid=$!
 	for ((i = 0; i < 200; i++)); do

@@ -41,6 +41,40 @@ static const struct bad_case bad_cases[] = {
 	{ "criu empty", "{\"criu\": \"\"}", "criu" },
 	{ "log_level loud", "{\"log_level\": \"loud\"}", "log_level" },
 	{ "log_level number", "{\"log_level\": 3}", "log_level" },
+	{ "stop_timeout -1", "{\"stop_timeout\": -1}", "stop_timeout" },
+	{ "stop_timeout 3601", "{\"stop_timeout\": 3601}", "stop_timeout" },
+	{ "stop_timeout string", "{\"stop_timeout\": \"30\"}",
+	  "stop_timeout" },
+	{ "log_target syslog", "{\"log_target\": \"syslog\"}",
+	  "log_target" },
+	{ "log_target number", "{\"log_target\": 1}", "log_target" },
+	{ "allowed_uids string", "{\"allowed_uids\": \"root\"}",
+	  "allowed_uids" },
+	{ "allowed_uids negative", "{\"allowed_uids\": [-1]}",
+	  "allowed_uids" },
+	{ "allowed_uids real", "{\"allowed_uids\": [1.5]}", "allowed_uids" },
+	{ "allowed_uids bool", "{\"allowed_uids\": [true]}",
+	  "allowed_uids" },
+	{ "allowed_uids unknown user",
+	  "{\"allowed_uids\": [0, \"no-such-user-ctrd\"]}", "allowed_uids" },
+	{ "allowed_gids object", "{\"allowed_gids\": {}}", "allowed_gids" },
+	{ "allowed_gids unknown group",
+	  "{\"allowed_gids\": [\"no-such-group-ctrd\"]}", "allowed_gids" },
+	{ "allowed_image_roots string",
+	  "{\"allowed_image_roots\": \"/srv\"}", "allowed_image_roots" },
+	{ "allowed_image_roots relative",
+	  "{\"allowed_image_roots\": [\"srv/images\"]}",
+	  "allowed_image_roots" },
+	{ "allowed_image_roots empty path",
+	  "{\"allowed_image_roots\": [\"\"]}", "allowed_image_roots" },
+	{ "allowed_image_roots number",
+	  "{\"allowed_image_roots\": [1]}", "allowed_image_roots" },
+	{ "allowed_image_roots dot dot",
+	  "{\"allowed_image_roots\": [\"/srv/../etc\"]}",
+	  "allowed_image_roots" },
+	{ "allowed_image_roots trailing dot dot",
+	  "{\"allowed_image_roots\": [\"/srv/..\"]}",
+	  "allowed_image_roots" },
 	{ "array root", "[{\"workers\": 2}]", NULL },
 	{ "string root", "\"workers\"", NULL },
 	{ "invalid JSON", "{\"workers\": 2,}", NULL },
@@ -83,6 +117,15 @@ config_dir_teardown(void **state)
 }
 
 static void
+init_config(struct config *config)
+{
+	struct error err;
+
+	error_clear(&err);
+	assert_int_equal(config_init(config, &err), 0);
+}
+
+static void
 write_config(const char *path, const char *text)
 {
 	size_t len = strlen(text);
@@ -107,7 +150,7 @@ test_bad_file(void **state)
 	assert_int_equal(config_dir_setup(&dir_state), 0);
 	dir = dir_state;
 	write_config(dir->file, c->text);
-	config_init(&config);
+	init_config(&config);
 	error_clear(&err);
 
 	assert_int_equal(config_load_file(&config, dir->file, &err), -1);
@@ -128,7 +171,7 @@ test_unknown_key_outlives_load(void **state)
 	struct config config;
 	struct error first_err, second_err;
 
-	config_init(&config);
+	init_config(&config);
 	write_config(dir->file, "{\"zzzz\": 1}");
 	error_clear(&first_err);
 	assert_int_equal(config_load_file(&config, dir->file, &first_err), -1);
@@ -161,7 +204,7 @@ test_good_file(void **state)
 	struct error err;
 
 	write_config(dir->file, text);
-	config_init(&config);
+	init_config(&config);
 	error_clear(&err);
 	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
 	assert_null(err.code);
@@ -185,7 +228,7 @@ test_empty_object(void **state)
 	struct error err;
 
 	write_config(dir->file, "{}");
-	config_init(&config);
+	init_config(&config);
 	error_clear(&err);
 	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
 	assert_string_equal(config.socket_path, CONFIG_DEFAULT_SOCKET);
@@ -197,7 +240,94 @@ test_empty_object(void **state)
 	assert_int_equal(config.max_history, 1000);
 	assert_int_equal(config.max_request_bytes, 1 << 20);
 	assert_int_equal(config.log_level, LOG_LEVEL_INFO);
+	assert_int_equal(config.stop_timeout, 30);
+	assert_int_equal(config.log_target, LOG_TARGET_AUTO);
+	assert_int_equal(config.allowed_uids.count, 0);
+	assert_int_equal(config.allowed_gids.count, 0);
+	assert_int_equal(config.allowed_image_roots.count, 1);
+	assert_string_equal(config.allowed_image_roots.paths[0], "/");
 	config_clear(&config);
+}
+
+static void
+test_access_lists(void **state)
+{
+	static const char text[] =
+	    "{\n"
+	    "  \"allowed_uids\": [0, \"root\", 1000],\n"
+	    "  \"allowed_gids\": [\"root\", 5],\n"
+	    "  \"allowed_image_roots\": [\"/srv/images//\", \"/\"],\n"
+	    "  \"stop_timeout\": 0,\n"
+	    "  \"log_target\": \"journal\"\n"
+	    "}\n";
+	struct config_dir *dir = *state;
+	struct config config;
+	struct error err;
+
+	write_config(dir->file, text);
+	init_config(&config);
+	error_clear(&err);
+	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
+	assert_int_equal(config.allowed_uids.count, 3);
+	assert_int_equal(config.allowed_uids.ids[0], 0);
+	assert_int_equal(config.allowed_uids.ids[1], 0);
+	assert_int_equal(config.allowed_uids.ids[2], 1000);
+	assert_int_equal(config.allowed_gids.count, 2);
+	assert_int_equal(config.allowed_gids.ids[0], 0);
+	assert_int_equal(config.allowed_gids.ids[1], 5);
+	assert_int_equal(config.allowed_image_roots.count, 2);
+	assert_string_equal(config.allowed_image_roots.paths[0],
+	    "/srv/images");
+	assert_string_equal(config.allowed_image_roots.paths[1], "/");
+	assert_int_equal(config.stop_timeout, 0);
+	assert_int_equal(config.log_target, LOG_TARGET_JOURNAL);
+	config_clear(&config);
+}
+
+static size_t
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < config_key_count(); i++)
+		if (strcmp(config_key_name(i), name) == 0)
+			return i;
+	fail_msg("no config key '%s'", name);
+	return 0;
+}
+
+/* A reload logs values in this form and swaps back keys that need a restart. */
+static void
+test_format_and_swap(void **state)
+{
+	struct config a, b;
+	char buf[256];
+	size_t socket = find_key("socket");
+	size_t roots = find_key("allowed_image_roots");
+	size_t workers = find_key("workers");
+
+	init_config(&a);
+	init_config(&b);
+	config_format_value(&a, roots, buf, sizeof(buf));
+	assert_string_equal(buf, "[\"/\"]");
+	config_format_value(&a, find_key("allowed_uids"), buf, sizeof(buf));
+	assert_string_equal(buf, "[]");
+	config_format_value(&a, find_key("log_level"), buf, sizeof(buf));
+	assert_string_equal(buf, "\"info\"");
+	assert_false(config_key_is_live(socket));
+	assert_true(config_key_is_live(workers));
+
+	b.workers = 7;
+	config_swap_value(&a, &b, workers);
+	assert_int_equal(a.workers, 7);
+	assert_int_equal(b.workers, 2);
+	free(b.socket_path);
+	b.socket_path = strdup("/run/other.sock");
+	config_swap_value(&a, &b, socket);
+	assert_string_equal(a.socket_path, "/run/other.sock");
+	assert_string_equal(b.socket_path, CONFIG_DEFAULT_SOCKET);
+	config_clear(&a);
+	config_clear(&b);
 }
 
 /* criu may be a bare program name, looked up in PATH. */
@@ -209,7 +339,7 @@ test_criu_name(void **state)
 	struct error err;
 
 	write_config(dir->file, "{\"criu\": \"criu-4.2\"}");
-	config_init(&config);
+	init_config(&config);
 	error_clear(&err);
 	assert_int_equal(config_load_file(&config, dir->file, &err), 0);
 	assert_string_equal(config.criu_path, "criu-4.2");
@@ -223,7 +353,7 @@ test_missing_file(void **state)
 	struct config config;
 	struct error err;
 
-	config_init(&config);
+	init_config(&config);
 	error_clear(&err);
 	assert_int_equal(config_load_file(&config, dir->file, &err), -1);
 	assert_string_equal(err.code, "invalid-config");
@@ -241,6 +371,8 @@ static const struct CMUnitTest single_tests[] = {
 	DIR_TEST("good file sets every key", test_good_file),
 	DIR_TEST("empty object keeps defaults", test_empty_object),
 	DIR_TEST("criu program name", test_criu_name),
+	DIR_TEST("access lists and names", test_access_lists),
+	DIR_TEST("format and swap values", test_format_and_swap),
 	DIR_TEST("missing file", test_missing_file),
 	DIR_TEST("unknown key outlives load", test_unknown_key_outlives_load),
 };

@@ -1,0 +1,157 @@
+#!/bin/bash
+# SIGTERM stops ctrd gracefully.  It closes its socket, cancels the queued
+# job with a reason, lets the running restore finish and exits 0, and the
+# restored process runs on.  A restore still running at stop_timeout is
+# canceled, and its CRIU worker does not outlive ctrd.
+#
+# A FIFO in place of inventory.img keeps CRIU blocked in open(), so a
+# restore stays running for as long as the test wants.  Writing the real
+# inventory into the FIFO lets that restore go on and finish.
+#
+# ctrd runs under subreaper.py here, so the processes that outlive it are
+# reparented to that script, which reaps them, instead of to PID 1.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+reaper_pid=
+
+# Start ctrd under the subreaper with the config file $1 and wait until it
+# replies to info.  Sets ctrd_pid and reaper_pid.
+start_reaped_ctrd() {
+	local config=$1 i
+	rm -f "$test_dir/ctrd.pid" "$test_dir/ctrd.status"
+	python3 "$source_dir/tests/integration/subreaper.py" \
+		"$test_dir/ctrd.pid" "$test_dir/ctrd.status" \
+		"$ctrd_bin" --socket "$ctrd_socket" --state-dir "$state_dir" \
+		--criu "$criu_bin" --workers 2 --log-level debug --config "$config" \
+		</dev/null >>"$test_dir/ctrd.log" 2>&1 &
+	reaper_pid=$!
+	record_child_pid "$reaper_pid"
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$test_dir/ctrd.pid" ] && cli info >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ctrd_pid=$(cat "$test_dir/ctrd.pid" 2>/dev/null || true)
+	is_pid "$ctrd_pid" || fail "ctrd did not start under the subreaper"
+	cli info >/dev/null || fail "ctrd $ctrd_pid did not reply to info within 20 s"
+	log "ctrd $ctrd_pid is ready under subreaper $reaper_pid"
+}
+
+# Wait up to $1 seconds for ctrd to exit; print its wait status.
+wait_ctrd_exit() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[ -s "$test_dir/ctrd.status" ] && break
+		sleep 0.1
+	done
+	[ -s "$test_dir/ctrd.status" ] || fail "ctrd $ctrd_pid did not exit within $1 s of SIGTERM"
+	cat "$test_dir/ctrd.status"
+}
+
+# Wait until job $1 is in state $2.
+wait_job_state() {
+	local i state=
+	for ((i = 0; i < 300; i++)); do
+		state=$(job_value "$1" state 2>/dev/null || true)
+		[ "$state" = "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "job $1: expected state '$2' within 15 s, last seen '$state'"
+}
+
+# Kill the restored processes that outlived ctrd; the subreaper reaps them.
+kill_orphans() {
+	local pid
+	for pid in "${restored_pids[@]}"; do
+		if is_pid "$pid" && is_pid "$reaper_pid" &&
+			[ "$(parent_pid_of "$pid")" = "$reaper_pid" ]; then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_pid_gone "$pid" 5 || log "orphan $pid was not reaped"
+		fi
+	done
+}
+
+begin_test
+trap 'status=$?; kill_orphans; (exit "$status"); cleanup' EXIT
+
+start_workload big 256 --seed 21
+big_pid=$workload_pid
+dump_workload "$big_pid" "$test_dir/big-images"
+mv "$test_dir/big-images/inventory.img" "$test_dir/big-inventory.img"
+mkfifo "$test_dir/big-images/inventory.img"
+start_workload small 8 --seed 22
+dump_workload "$workload_pid" "$test_dir/small-images"
+
+echo '{"max_running": 1, "stop_timeout": 60}' >"$test_dir/ctrd.json"
+start_reaped_ctrd "$test_dir/ctrd.json"
+
+cli restore "$test_dir/big-images" >big.out 2>&1 &
+big_cli=$!
+record_child_pid "$big_cli"
+big_job=$(wait_new_job "")
+wait_job_state "$big_job" restoring
+cli restore "$test_dir/small-images" >small.out 2>&1 &
+small_cli=$!
+record_child_pid "$small_cli"
+small_job=$(wait_new_job "$big_job")
+assert_eq queued "$(job_value "$small_job" state)" "state of job $small_job"
+assert_eq restoring "$(job_value "$big_job" state)" "state of job $big_job before SIGTERM"
+
+kill -TERM "$ctrd_pid"
+wait_until 5 file_has ctrd.log "stopping: waiting up to 60 s" || true
+assert_file_contains ctrd.log "stopping: waiting up to 60 s" "ctrd log after SIGTERM"
+# The running restore goes on once CRIU can read its inventory.
+timeout 20 cp "$test_dir/big-inventory.img" "$test_dir/big-images/inventory.img" ||
+	fail "CRIU did not open the inventory of job $big_job within 20 s"
+assert_eq "exit 0" "$(wait_ctrd_exit 60)" "wait status of ctrd after SIGTERM"
+[ ! -e "$ctrd_socket" ] || fail "ctrd left its socket $ctrd_socket behind"
+
+big_status=0
+wait "$big_cli" || big_status=$?
+small_status=0
+wait "$small_cli" || small_status=$?
+forget_child_pid "$big_cli"
+forget_child_pid "$small_cli"
+assert_eq 0 "$big_status" "exit status of the restore that ran at SIGTERM ($(cat big.out))"
+assert_file_contains big.out "restored" "events of job $big_job"
+assert_ne 0 "$small_status" "exit status of the queued restore"
+assert_file_contains small.out "canceled" "events of job $small_job"
+assert_file_contains small.out "ctrd is stopping" "cancel reason of job $small_job"
+assert_file_contains ctrd.log "job=$small_job" "ctrd log"
+
+# The restored process outlives ctrd, with its memory intact.
+record_restored_pid "$big_pid"
+pid_running "$big_pid" || fail "restored pid $big_pid does not run after ctrd exited"
+assert_eq "$reaper_pid" "$(parent_pid_of "$big_pid")" "parent of restored pid $big_pid after ctrd exited"
+check_heartbeat "$test_dir/big"
+check_memory "$big_pid" "$test_dir/big"
+kill_orphans
+
+# A restore stuck past stop_timeout is canceled and its worker killed.
+start_workload stuck 8 --seed 23
+dump_workload "$workload_pid" "$test_dir/stuck-images"
+rm "$test_dir/stuck-images/inventory.img"
+mkfifo "$test_dir/stuck-images/inventory.img"
+echo '{"stop_timeout": 2}' >"$test_dir/ctrd-short.json"
+start_reaped_ctrd "$test_dir/ctrd-short.json"
+cli restore "$test_dir/stuck-images" >stuck.out 2>&1 &
+stuck_cli=$!
+record_child_pid "$stuck_cli"
+stuck_job=$(wait_new_job "")
+wait_job_state "$stuck_job" restoring
+worker=$(sed -n 's/.* started .*worker_pid=\([0-9]*\).*/\1/p' stuck.out | head -n 1)
+is_pid "$worker" || fail "no worker pid in the started event: $(cat stuck.out)"
+
+started=$SECONDS
+kill -TERM "$ctrd_pid"
+assert_eq "exit 0" "$(wait_ctrd_exit 20)" "wait status of ctrd after SIGTERM with a stuck restore"
+elapsed=$((SECONDS - started))
+[ "$elapsed" -ge 1 ] || fail "ctrd exited after $elapsed s, before its stop_timeout of 2 s"
+stuck_status=0
+wait "$stuck_cli" || stuck_status=$?
+forget_child_pid "$stuck_cli"
+assert_ne 0 "$stuck_status" "exit status of the stuck restore"
+assert_file_contains stuck.out "canceled" "events of job $stuck_job"
+assert_file_contains stuck.out "stop_timeout 2 s" "cancel reason of job $stuck_job"
+wait_pid_gone "$worker" 5 || fail "CRIU worker $worker outlived ctrd"
+log PASS
