@@ -180,7 +180,7 @@ log_emit_journal(enum log_level level, const struct log_context *ctx,
 	return sd_journal_sendv(iov, (int)n);
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vwrite(enum log_level level, const struct log_context *ctx,
     const char *fmt, va_list ap)
 {

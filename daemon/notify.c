@@ -27,7 +27,7 @@ struct notify {
  * let sd_notify() unset it again.  ctrd is single-threaded and forks only
  * from the loop, so no child is spawned while it is set.
  */
-static void
+static void __attribute__((format(printf, 2, 3)))
 notify_send(struct notify *notify, const char *fmt, ...)
 {
 	char message[NOTIFY_STATUS_MAX + 64];
