@@ -253,7 +253,7 @@ config_parse_id(const struct config_key *key, const json_t *value,
 		pw = getpwnam(name);
 		if (pw == NULL)
 			return error_set_field(err, "invalid-config",
-			    key->name, "'%s': no user '%s' on this host",
+			    key->name, "'%s': no user '%s' on this host; give a numeric uid or create the user",
 			    key->name, name);
 		*ret_id = pw->pw_uid;
 		return 0;
@@ -261,7 +261,8 @@ config_parse_id(const struct config_key *key, const json_t *value,
 	gr = getgrnam(name);
 	if (gr == NULL)
 		return error_set_field(err, "invalid-config", key->name,
-		    "'%s': no group '%s' on this host", key->name, name);
+		    "'%s': no group '%s' on this host; give a numeric gid or create the group",
+		    key->name, name);
 	*ret_id = gr->gr_gid;
 	return 0;
 }
