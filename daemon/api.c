@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "api.h"
 #include "conn.h"
 #include "error.h"
@@ -40,29 +40,18 @@ api_send_result(struct conn *conn, json_t *id, json_t *result)
 }
 
 /*
- * Open the images dir and check that it contains a CRIU image set.  The descriptor,
- * not the path, goes to CRIU, so the directory cannot be swapped between
- * this check and the restore.
+ * Open the images dir, confined to allowed_image_roots, and check that it
+ * contains a CRIU image set.  The descriptor, not the path, goes to CRIU,
+ * so the directory cannot be swapped between this check and the restore.
  */
 static int
-api_open_images(const char *path, struct error *err)
+api_open_images(const struct api *api, const char *path, struct error *err)
 {
 	int fd;
 
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT)
-		return error_set_field(err, "invalid-images", "images_dir",
-		    "images_dir '%s' not found; pass the directory given to 'criu dump -D'",
-		    path);
-	if (fd == -1 && errno == ENOTDIR)
-		return error_set_field(err, "invalid-images", "images_dir",
-		    "images_dir '%s' is not a directory", path);
-	if (fd == -1 && (errno == EMFILE || errno == ENFILE))
-		return error_set(err, "internal",
-		    "ctrd is out of file descriptors; retry later or raise its descriptor limit");
-	if (fd == -1)
-		return error_set_field(err, "invalid-images", "images_dir",
-		    "open images_dir '%s': %s", path, strerror(errno));
+	fd = access_open_images(api->config, path, err);
+	if (fd < 0)
+		return -1;
 	if (faccessat(fd, "inventory.img", R_OK, 0) == -1) {
 		close(fd);
 		return error_set_field(err, "invalid-images", "images_dir",
@@ -81,6 +70,9 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 	pid_t image_pid;
 	int fd;
 
+	if (access_check_peer(api->config, conn_peer(conn), "restore",
+	    err) < 0)
+		return NULL;
 	if (req->follow && !conn_can_follow(conn)) {
 		error_set_field(err, "invalid-request", "follow",
 		    "this connection already follows %d jobs; open another connection",
@@ -97,7 +89,7 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 		    "the restore queue is full; retry once queued jobs have started");
 		return NULL;
 	}
-	fd = api_open_images(req->images_dir, err);
+	fd = api_open_images(api, req->images_dir, err);
 	if (fd < 0)
 		return NULL;
 	if (images_read_root_pid(fd, &image_pid, err) < 0) {
@@ -150,8 +142,12 @@ static json_t *
 api_cancel(struct api *api, struct conn *conn, const struct request *req,
     struct error *err)
 {
-	struct job *job = api_find_job(api, req, err);
+	struct job *job;
 
+	if (access_check_peer(api->config, conn_peer(conn), "cancel",
+	    err) < 0)
+		return NULL;
+	job = api_find_job(api, req, err);
 	if (job == NULL || job_cancel(job, err) < 0)
 		return NULL;
 	return job_to_json(job);
@@ -217,6 +213,27 @@ api_send_error(struct conn *conn, json_t *id, const struct error *err)
 	json_decref(reply);
 }
 
+/*
+ * Log a rejected request once.  A denial goes out at warning, because it
+ * points at a client or a config that needs fixing, and log_warning() is
+ * rate limited against a client that retries in a loop.
+ */
+static void
+api_log_rejected(const struct conn *conn, const struct request *req,
+    const struct error *err)
+{
+	const struct ucred *peer = conn_peer(conn);
+
+	if (strcmp(err->code, "permission-denied") == 0)
+		log_warning(NULL, "uid %d pid %d: %s request denied: %s",
+		    (int)peer->uid, (int)peer->pid,
+		    request_method_name(req->method), err->message);
+	else
+		log_info(NULL, "uid %d: %s request rejected: %s: %s",
+		    (int)peer->uid, request_method_name(req->method),
+		    err->code, err->message);
+}
+
 void
 api_handle_line(struct api *api, struct conn *conn, const char *line,
     size_t len)
@@ -237,9 +254,7 @@ api_handle_line(struct api *api, struct conn *conn, const char *line,
 	if (result != NULL) {
 		api_send_result(conn, req.id, result);
 	} else if (err.code != NULL) {
-		log_info(NULL, "uid %d: %s request rejected: %s: %s",
-		    (int)conn_peer_uid(conn), request_method_name(req.method),
-		    err.code, err.message);
+		api_log_rejected(conn, &req, &err);
 		api_send_error(conn, req.id, &err);
 	}
 	request_clear(&req);

@@ -72,7 +72,9 @@ kill_orphans() {
 }
 
 begin_test
-trap 'status=$?; kill_orphans; (exit "$status"); cleanup' EXIT
+# errexit is turned off first: "(exit N)" would otherwise end the trap
+# before cleanup runs.
+trap 'status=$?; set +e; kill_orphans; (exit "$status"); cleanup' EXIT
 
 start_workload big 256 --seed 21
 big_pid=$workload_pid
