@@ -16,6 +16,9 @@ packages=(
 	build-essential clang cmake pkg-config
 	libevent-dev libprotobuf-c-dev protobuf-c-compiler libjansson-dev
 	libsystemd-dev libcmocka-dev
+	# The man pages need scdoc.  tests/integration/systemd_units.sh checks
+	# the installed units, man pages and completion with the other three.
+	scdoc bash-completion systemd man-db
 	python3 iproute2 procps
 )
 
