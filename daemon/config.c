@@ -54,6 +54,12 @@ static const struct config_key config_keys[] = {
 	  true },
 	{ "max_request_bytes", CONFIG_SIZE, CONFIG_FIELD(max_request_bytes),
 	  1024, 64 << 20, true },
+	{ "queue_timeout", CONFIG_INT, CONFIG_FIELD(queue_timeout), 0,
+	  86400 * 7, true },
+	{ "lazy_pages_timeout", CONFIG_INT, CONFIG_FIELD(lazy_pages_timeout),
+	  1, 3600, true },
+	{ "pages_timeout", CONFIG_INT, CONFIG_FIELD(pages_timeout), 0,
+	  86400 * 7, true },
 	{ "restore_timeout", CONFIG_INT, CONFIG_FIELD(restore_timeout), 1,
 	  86400, true },
 	{ "max_log_bytes", CONFIG_LONG, CONFIG_FIELD(max_log_bytes), 1 << 20,
@@ -108,7 +114,10 @@ config_init(struct config *config, struct error *err)
 	config->max_connections = 256;
 	config->max_history = 1000;
 	config->max_queue = 256;
+	config->queue_timeout = 3600;
+	config->lazy_pages_timeout = 60;
 	config->restore_timeout = 300;
+	config->pages_timeout = 3600;
 	config->stop_timeout = 30;
 	config->max_log_bytes = 256LL << 20;
 	config->max_request_bytes = 1 << 20;

@@ -28,7 +28,11 @@ struct config {
 	int max_connections;
 	int max_history;	/* ended jobs kept for status and list */
 	int max_queue;		/* jobs waiting for a worker */
-	int restore_timeout;	/* seconds from start to restored */
+	/* Deadlines of a job's phases, in seconds; 0 turns one off. */
+	int queue_timeout;	/* queued until a worker takes the job */
+	int lazy_pages_timeout;	/* lazy-pages server start until it listens */
+	int restore_timeout;	/* RESTORE request until the tree runs */
+	int pages_timeout;	/* restored until every lazy page arrived */
 	int stop_timeout;	/* seconds a stop waits for running restores */
 	long long max_log_bytes;	/* CRIU log size at which a restore fails */
 	size_t max_request_bytes;

@@ -47,7 +47,7 @@ struct daemon {
 	struct pool *pool;
 	struct jobs *jobs;
 	struct api *api;
-	struct server *server;		/* NULL until ready and after stop */
+	struct server *server;		/* NULL until ready */
 	int listen_fd;			/* passed by systemd, -1 if not */
 	struct event *sigterm;
 	struct event *sigint;
@@ -201,8 +201,8 @@ daemon_begin_stop(struct daemon *daemon, int sig)
 	notify_stopping(daemon->notify);
 	log_notice(NULL, "received %s, stopping: waiting up to %d s for running restores; restored processes keep running",
 	    strsignal(sig), daemon->config.stop_timeout);
-	server_free(daemon->server);
-	daemon->server = NULL;
+	/* Clients keep their connections, to see their jobs end. */
+	server_stop(daemon->server);
 	jobs_stop(daemon->jobs, "ctrd is stopping");
 	evtimer_add(daemon->stop_timer, &deadline);
 	event_active(daemon->status_event, EV_TIMEOUT, 0);
@@ -221,7 +221,10 @@ daemon_fill_jobs_config(const struct daemon *daemon,
 	jobs_config->max_running = config->max_running;
 	jobs_config->max_history = config->max_history;
 	jobs_config->max_queue = config->max_queue;
+	jobs_config->queue_timeout = config->queue_timeout;
+	jobs_config->lazy_pages_timeout = config->lazy_pages_timeout;
 	jobs_config->restore_timeout = config->restore_timeout;
+	jobs_config->pages_timeout = config->pages_timeout;
 	jobs_config->max_log_bytes = config->max_log_bytes;
 	jobs_config->changed = daemon_on_jobs_changed;
 	jobs_config->changed_arg = (void *)daemon;
@@ -367,7 +370,7 @@ daemon_setup_jobs(struct daemon *daemon, struct error *err)
 	daemon_fill_jobs_config(daemon, &jobs_config);
 	daemon->jobs = jobs_new(daemon->base, daemon->reaper, daemon->pool,
 	    &jobs_config, err);
-	if (daemon->jobs == NULL)
+	if (daemon->jobs == NULL || jobs_open_history(daemon->jobs, err) < 0)
 		return -1;
 	criu_info.path = daemon->config.criu_path;
 	criu_info.version = daemon->criu.version;

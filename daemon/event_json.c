@@ -30,6 +30,33 @@ event_json_time(const struct timespec *ts)
 	return json_string(buf);
 }
 
+int
+event_json_parse_time(const json_t *value, struct timespec *ts)
+{
+	const char *text = json_string_value(value);
+	int millis, used = 0;
+	struct tm tm;
+	time_t sec;
+
+	memset(ts, 0, sizeof(*ts));
+	if (json_is_null(value))
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (text == NULL || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n",
+	    &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec, &millis, &used) != 7 || used != 24 ||
+	    text[used] != '\0' || millis < 0)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	sec = timegm(&tm);
+	if (sec == (time_t)-1)
+		return -1;
+	ts->tv_sec = sec;
+	ts->tv_nsec = (long)millis * 1000000;
+	return 0;
+}
+
 json_t *
 event_json_new_at(const char *name, const char *job, const struct timespec *ts)
 {

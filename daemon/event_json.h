@@ -17,6 +17,12 @@ void event_json_format_time(const struct timespec *ts, char buf[EVENT_JSON_TIME_
 json_t *event_json_time(const struct timespec *ts);
 
 /*
+ * Parse a time written by event_json_time() back into `ts`: JSON null
+ * gives 0.  Returns -1 on any other value.
+ */
+int event_json_parse_time(const json_t *value, struct timespec *ts);
+
+/*
  * Return a new event object {"event": name, "job": job, "time": ts}.  The
  * caller adds event-specific members and owns the reference.
  */

@@ -22,6 +22,8 @@
 #include "error.h"
 #include "event_json.h"
 #include "job.h"
+#include "history.h"
+#include "job_internal.h"
 #include "lazy_pages.h"
 #include "log.h"
 #include "pool.h"
@@ -32,62 +34,7 @@
 /* CRIU's log for the job, in the job's work dir. */
 #define JOB_RESTORE_LOG "restore.log"
 
-struct job_watch {
-	struct job *job;
-	job_event_fn *fn;
-	void *arg;
-	TAILQ_ENTRY(job_watch) entry;
-};
-
-struct job {
-	char id[JOB_ID_LEN + 1];
-	enum job_state state;
-	struct jobs *jobs;
-	char *images_dir;
-	char work_dir[PATH_MAX];
-	int images_fd;
-	int work_fd;
-	struct restore_options options;
-	struct ucred peer;		/* client that submitted the job */
-
-	struct worker *worker;		/* while the RESTORE runs */
-	struct lazy_pages *lazy;	/* lazy jobs, until the server exits */
-	pid_t pid;			/* restored root, 0 until known */
-	pid_t image_pid;		/* root pid in pstree.img */
-	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
-	bool replied;			/* RESTORE reply received */
-	bool pages_complete;		/* lazy server exited 0 */
-	long pages_copied;		/* from its log, -1 if not logged */
-	long pages_total;
-	bool root_exited;
-	int root_status;
-	json_t *error;			/* {code, message, log} once failed */
-	char *cancel_reason;
-
-	struct timespec created, started, restored, ended;
-	struct event *watchdog;		/* deadline and log checks */
-	TAILQ_HEAD(, job_watch) watches;
-	TAILQ_ENTRY(job) all_entry;
-	TAILQ_ENTRY(job) ended_entry;
-	TAILQ_ENTRY(job) queue_entry;
-};
-
-struct jobs {
-	struct event_base *base;
-	struct reaper *reaper;
-	struct pool *pool;
-	struct jobs_config config;
-	int jobs_dir_fd;
-	int running;
-	int ended;
-	bool stopping;			/* jobs_stop() ran: no new jobs */
-	struct event *dispatch_event;
-	TAILQ_HEAD(, job) all;
-	TAILQ_HEAD(, job) ended_jobs;	/* in the order they ended */
-	TAILQ_HEAD(, job) queue;
-};
-
-static const char *const job_state_names[] = {
+const char *const job_state_names[] = {
 	[JOB_QUEUED] = "queued",
 	[JOB_LAZY_PAGES] = "lazy-pages",
 	[JOB_RESTORING] = "restoring",
@@ -95,11 +42,16 @@ static const char *const job_state_names[] = {
 	[JOB_EXITED] = "exited",
 	[JOB_FAILED] = "failed",
 	[JOB_CANCELED] = "canceled",
+	[JOB_INTERRUPTED] = "interrupted",
 };
 
 static void job_send_restore(struct job *job);
+static void job_set_deadline(struct job *job, const struct job_phase *phase);
+static void job_clear_deadline(struct job *job);
+static int job_phase_seconds(const struct job *job,
+    const struct job_phase *phase);
 
-static void
+void
 jobs_notify_changed(struct jobs *jobs)
 {
 	if (jobs->config.changed != NULL)
@@ -120,13 +72,12 @@ job_is_ended(const struct job *job)
 }
 
 /* Return whether the job uses one of the max_running restore slots. */
-static bool
+bool
 job_is_restoring(const struct job *job)
 {
 	return job->state == JOB_LAZY_PAGES || job->state == JOB_RESTORING;
 }
 
-/* The only writer of job->state; logs every change once. */
 /* Fill `ctx` for a record about `job` entering `phase`. */
 static void
 job_log_context(const struct job *job, const char *phase,
@@ -138,7 +89,8 @@ job_log_context(const struct job *job, const char *phase,
 	    (long long)job->peer.uid;
 }
 
-static void
+/* The only writer of job->state; logs every change once. */
+void
 job_set_state(struct job *job, enum job_state state, const char *detail)
 {
 	struct log_context ctx;
@@ -148,11 +100,28 @@ job_set_state(struct job *job, enum job_state state, const char *detail)
 	    job_state_names[job->state], job_state_names[state],
 	    detail[0] != '\0' ? " " : "", detail);
 	job->state = state;
+	job_record(job);
 	jobs_notify_changed(job->jobs);
 }
 
+void
+job_record(const struct job *job)
+{
+	json_t *record;
+
+	if (job->jobs->history == NULL)
+		return;
+	record = job_to_record(job);
+	if (record == NULL) {
+		log_warning(job->id, "job history: out of memory, a record is missing");
+		return;
+	}
+	history_append(job->jobs->history, record);
+	json_decref(record);
+}
+
 /* Send `event` (consumed) to every watcher. */
-static void
+void
 job_emit(struct job *job, json_t *event)
 {
 	struct job_watch *watch, *next;
@@ -171,7 +140,7 @@ job_emit(struct job *job, json_t *event)
 	json_decref(event);
 }
 
-static json_t *
+json_t *
 job_event(const struct job *job, const char *name)
 {
 	return event_json_new(name, job->id);
@@ -198,6 +167,13 @@ job_release(struct job *job)
 		event_free(job->watchdog);
 		job->watchdog = NULL;
 	}
+	if (job->deadline != NULL) {
+		event_free(job->deadline);
+		job->deadline = NULL;
+	}
+	/* A killed lazy-pages server leaves its socket behind. */
+	if (job->work_fd != -1)
+		unlinkat(job->work_fd, LAZY_PAGES_SOCKET, 0);
 	if (job->images_fd != -1) {
 		close(job->images_fd);
 		job->images_fd = -1;
@@ -231,15 +207,21 @@ job_detach(struct job *job)
 	}
 	if (job->watchdog != NULL)
 		event_free(job->watchdog);
+	if (job->deadline != NULL)
+		event_free(job->deadline);
 	if (job->images_fd != -1)
 		close(job->images_fd);
 	if (job->work_fd != -1)
 		close(job->work_fd);
 }
 
-static void
+void
 job_free(struct job *job)
 {
+	if (job->adopted_exit != NULL) {
+		close(event_get_fd(job->adopted_exit));
+		event_free(job->adopted_exit);
+	}
 	json_decref(job->error);
 	free(job->cancel_reason);
 	free(job->images_dir);
@@ -266,13 +248,15 @@ job_trim_history(struct jobs *jobs)
 }
 
 /* Move the job to an ending state and tell its watchers with `event`. */
-static void
+void
 job_end(struct job *job, enum job_state state, json_t *event,
     const char *detail)
 {
 	struct jobs *jobs = job->jobs;
 	bool was_running = job_is_restoring(job);
 
+	if (job->state == JOB_QUEUED)
+		TAILQ_REMOVE(&jobs->queue, job, queue_entry);
 	clock_gettime(CLOCK_REALTIME, &job->ended);
 	if (job->pid > 1 && !job->root_exited)
 		reaper_unwatch(jobs->reaper, job->pid);
@@ -284,6 +268,17 @@ job_end(struct job *job, enum job_state state, json_t *event,
 	TAILQ_INSERT_TAIL(&jobs->ended_jobs, job, ended_entry);
 	job_emit(job, event);
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
+}
+
+/* Return whether the job's pid still names the process it restored. */
+static bool
+job_is_same_process(const struct job *job)
+{
+	unsigned long long start;
+	pid_t parent;
+
+	return proc_tree_read_stat(job->pid, &parent, &start) == 0 &&
+	    start == job->pid_start;
 }
 
 /*
@@ -313,6 +308,8 @@ job_kill_tree(struct job *job)
 		root = job->image_pid;
 	if (root <= 1 || (root == job->pid && job->root_exited))
 		return;
+	if (job->adopted && !job_is_same_process(job))
+		return;
 	log_info(job->id, "killing restored tree of pid %d, %d processes",
 	    (int)root, proc_tree_kill(root));
 }
@@ -339,11 +336,94 @@ job_fail(struct job *job, const char *code, const char *message,
 	job->error = json_pack("{s:s, s:s, s:O}", "code", code, "message",
 	    message, "log", log_lines);
 	event = job_event(job, "failed");
+	if (job->fail_phase != NULL) {
+		json_object_set_new(job->error, "phase",
+		    json_string(job->fail_phase));
+		json_object_set_new(event, "phase",
+		    json_string(job->fail_phase));
+	}
 	json_object_set_new(event, "code", json_string(code));
 	json_object_set_new(event, "message", json_string(message));
 	json_object_set_new(event, "log", log_lines);
 	snprintf(detail, sizeof(detail), "code=%s: %s", code, message);
 	job_end(job, JOB_FAILED, event, detail);
+}
+
+/*
+ * Phase deadlines.  CRIU has no restore timeout of its own, so each phase
+ * of a job gets a one-shot timer.  Expiry fails the job with code timeout
+ * and the phase named, which kills the worker, the lazy-pages server and
+ * any restored tree.
+ */
+struct job_phase {
+	const char *name;	/* in the error's "phase" */
+	const char *key;	/* config key of the deadline */
+	const char *what;	/* what did not happen in time */
+};
+
+static const struct job_phase job_phase_queued = { "queued",
+	"queue_timeout", "no CRIU worker took the job" };
+static const struct job_phase job_phase_lazy_pages = { "lazy-pages",
+	"lazy_pages_timeout", "the lazy-pages server did not listen" };
+static const struct job_phase job_phase_restoring = { "restoring",
+	"restore_timeout", "the restore did not finish" };
+static const struct job_phase job_phase_pages = { "pages",
+	"pages_timeout", "the lazy pages did not all arrive" };
+
+/* The deadline of `phase` under the current config, in seconds. */
+static int
+job_phase_seconds(const struct job *job, const struct job_phase *phase)
+{
+	const struct jobs_config *config = &job->jobs->config;
+
+	if (phase == &job_phase_queued)
+		return config->queue_timeout;
+	if (phase == &job_phase_lazy_pages)
+		return config->lazy_pages_timeout;
+	if (phase == &job_phase_restoring)
+		return config->restore_timeout;
+	return config->pages_timeout;
+}
+
+static void
+job_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *job = arg;
+	char message[PATH_MAX + 160];
+
+	snprintf(message, sizeof(message),
+	    "%s within %d s (%s); CRIU's logs are in %s", job->phase->what,
+	    job_phase_seconds(job, job->phase), job->phase->key,
+	    job->work_dir);
+	job->fail_phase = job->phase->name;
+	job_fail(job, "timeout", message, NULL);
+}
+
+/* Start the deadline of `phase`, replacing the previous phase's. */
+static void
+job_set_deadline(struct job *job, const struct job_phase *phase)
+{
+	struct timeval timeout = { job_phase_seconds(job, phase), 0 };
+
+	if (job->deadline == NULL)
+		job->deadline = evtimer_new(job->jobs->base, job_on_deadline,
+		    job);
+	if (job->deadline == NULL) {
+		log_warning(job->id, "start the %s deadline: out of memory, continuing without it",
+		    phase->name);
+		return;
+	}
+	evtimer_del(job->deadline);
+	job->phase = phase;
+	if (timeout.tv_sec > 0)
+		evtimer_add(job->deadline, &timeout);
+}
+
+static void
+job_clear_deadline(struct job *job)
+{
+	if (job->deadline != NULL)
+		evtimer_del(job->deadline);
 }
 
 /*
@@ -428,9 +508,14 @@ job_set_pid(struct job *job, pid_t pid)
 {
 	struct error err;
 
+	pid_t parent;
+
 	if (pid <= 1 || job->pid == pid)
 		return;
 	job->pid = pid;
+	/* With the pid, the start time names the process after a restart. */
+	if (proc_tree_read_stat(pid, &parent, &job->pid_start) < 0)
+		job->pid_start = 0;
 	if (reaper_watch(job->jobs->reaper, pid, job_on_root_exit, job,
 	    &err) < 0)
 		log_warning(job->id, "watch restored pid %d: %s, continuing",
@@ -473,7 +558,11 @@ job_on_restored(struct job *job, pid_t pid)
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);
 	job_set_state(job, JOB_RESTORED, detail);
-	if (job->watchdog != NULL)
+	if (job->options.lazy_pages && !job->pages_complete)
+		job_set_deadline(job, &job_phase_pages);
+	else
+		job_clear_deadline(job);
+	if (job->watchdog != NULL && job->lazy == NULL)
 		event_del(job->watchdog);
 	job->jobs->running--;
 	event_active(job->jobs->dispatch_event, EV_TIMEOUT, 0);
@@ -580,7 +669,9 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    job->state != JOB_LAZY_PAGES) {
 		job->pages_complete = true;
+		job_clear_deadline(job);
 		job_count_lazy_pages(job);
+		job_record(job);
 		if (job->state == JOB_RESTORED)
 			job_emit_pages_complete(job);
 		return;
@@ -654,6 +745,7 @@ job_send_restore(struct job *job)
 	req.type = CRIU_REQ_TYPE__RESTORE;
 	req.opts = &opts;
 	job_set_state(job, JOB_RESTORING, "");
+	job_set_deadline(job, &job_phase_restoring);
 	if (worker_send(job->worker, &req, &err) < 0)
 		job_fail(job, "worker-died", err.message, NULL);
 }
@@ -670,9 +762,9 @@ job_log_size(const struct job *job, const char *name)
 }
 
 /*
- * CRIU has no restore timeout, and a restore stuck in a loop (as on a
- * truncated pages image) logs at tens of MB/s.  Until the tree runs, fail
- * the job when it overruns its deadline or its logs outgrow the cap.
+ * A CRIU stuck in a loop (as on a truncated pages image) logs at tens of
+ * MB/s.  While CRIU runs for the job, fail it when its logs outgrow the
+ * cap.
  */
 static void
 job_on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -680,19 +772,10 @@ job_on_watchdog(evutil_socket_t fd, short what, void *arg)
 	struct job *job = arg;
 	const struct jobs_config *config = &job->jobs->config;
 	char message[256];
-	struct timespec now;
 	long long size;
 
-	if (!job_is_restoring(job))
+	if (!job_is_restoring(job) && job->lazy == NULL)
 		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (now.tv_sec - job->started.tv_sec >= config->restore_timeout) {
-		snprintf(message, sizeof(message),
-		    "restore did not finish within %d s (restore_timeout); see restore.log in the job's work dir",
-		    config->restore_timeout);
-		job_fail(job, "timeout", message, NULL);
-		return;
-	}
 	size = job_log_size(job, JOB_RESTORE_LOG) +
 	    job_log_size(job, LAZY_PAGES_LOG);
 	if (size <= config->max_log_bytes)
@@ -711,7 +794,7 @@ job_start_watchdog(struct job *job)
 	job->watchdog = event_new(job->jobs->base, -1, EV_PERSIST,
 	    job_on_watchdog, job);
 	if (job->watchdog == NULL || event_add(job->watchdog, &interval) == -1)
-		log_warning(job->id, "start the restore watchdog: out of memory, continuing without deadline");
+		log_warning(job->id, "start the log size watchdog: out of memory, continuing without it");
 }
 
 static void
@@ -739,6 +822,7 @@ job_start(struct job *job, struct worker *worker)
 		return;
 	}
 	job_set_state(job, JOB_LAZY_PAGES, detail);
+	job_set_deadline(job, &job_phase_lazy_pages);
 	job_emit(job, event);
 	job->lazy = lazy_pages_start(jobs->base, jobs->reaper,
 	    jobs->config.criu_path, job->images_fd, job->work_fd,
@@ -767,6 +851,7 @@ static void
 jobs_on_dispatch(evutil_socket_t fd, short what, void *arg)
 {
 	job_trim_history(arg);
+	jobs_compact_history(arg);
 	jobs_dispatch(arg);
 }
 
@@ -860,6 +945,8 @@ jobs_enqueue(struct jobs *jobs, struct job *job)
 	TAILQ_FOREACH(queued, &jobs->queue, queue_entry)
 		position++;
 	TAILQ_INSERT_TAIL(&jobs->queue, job, queue_entry);
+	job_record(job);
+	job_set_deadline(job, &job_phase_queued);
 	job_log_context(job, "queued", &ctx);
 	log_write_context(LOG_LEVEL_INFO, &ctx,
 	    "queued images_dir='%s' lazy_pages=%d position=%d peer_uid=%d peer_pid=%d",
@@ -879,8 +966,6 @@ job_end_canceled(struct job *job, const char *reason)
 {
 	json_t *event;
 
-	if (job->state == JOB_QUEUED)
-		TAILQ_REMOVE(&job->jobs->queue, job, queue_entry);
 	job_kill_tree(job);
 	job->cancel_reason = strdup(reason);
 	event = job_event(job, "canceled");
@@ -944,7 +1029,10 @@ jobs_set_limits(struct jobs *jobs, const struct jobs_config *config)
 	jobs->config.max_running = config->max_running;
 	jobs->config.max_history = config->max_history;
 	jobs->config.max_queue = config->max_queue;
+	jobs->config.queue_timeout = config->queue_timeout;
+	jobs->config.lazy_pages_timeout = config->lazy_pages_timeout;
 	jobs->config.restore_timeout = config->restore_timeout;
+	jobs->config.pages_timeout = config->pages_timeout;
 	jobs->config.max_log_bytes = config->max_log_bytes;
 	/* A lower max_history or a higher max_running applies at once. */
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
@@ -959,69 +1047,6 @@ jobs_find(struct jobs *jobs, const char *id)
 		if (strcmp(job->id, id) == 0)
 			return job;
 	return NULL;
-}
-
-static json_t *
-job_exit_json(const struct job *job)
-{
-	if (!job->root_exited || job->state != JOB_EXITED)
-		return json_null();
-	if (WIFSIGNALED(job->root_status))
-		return json_pack("{s:i}", "signal", WTERMSIG(job->root_status));
-	return json_pack("{s:i}", "code", WEXITSTATUS(job->root_status));
-}
-
-/* The submitting client; ids it had no credentials for are null. */
-static json_t *
-job_peer_json(const struct job *job)
-{
-	const struct ucred *peer = &job->peer;
-
-	return json_pack("{s:o, s:o, s:o}",
-	    "uid", peer->uid != (uid_t)-1 ? json_integer(peer->uid) : json_null(),
-	    "gid", peer->gid != (gid_t)-1 ? json_integer(peer->gid) : json_null(),
-	    "pid", peer->pid > 0 ? json_integer(peer->pid) : json_null());
-}
-
-json_t *
-job_to_json(const struct job *job)
-{
-	const struct restore_options *o = &job->options;
-
-	return json_pack(
-	    "{s:s, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b,"
-	    " s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "job", job->id, "state", job_state_names[job->state],
-	    "images_dir", job->images_dir,
-	    "peer", job_peer_json(job),
-	    "options", "lazy_pages", o->lazy_pages, "tcp_established",
-	    o->tcp_established, "ext_unix_sk", o->ext_unix_sk, "shell_job",
-	    o->shell_job, "file_locks", o->file_locks, "log_level",
-	    o->log_level,
-	    "pid", job->pid > 0 ? json_integer(job->pid) : json_null(),
-	    "pages_complete", job->pages_complete,
-	    "pages", job->pages_total >= 0 ? json_pack("{s:I, s:I}",
-	    "copied", (json_int_t)job->pages_copied,
-	    "total", (json_int_t)job->pages_total) : json_null(),
-	    "work_dir", job->work_dir,
-	    "created", event_json_time(&job->created),
-	    "started", event_json_time(&job->started),
-	    "restored", event_json_time(&job->restored),
-	    "ended", event_json_time(&job->ended),
-	    "error", job->error != NULL ? json_incref(job->error) :
-	    json_null(),
-	    "exit", job_exit_json(job));
-}
-
-json_t *
-jobs_list_json(struct jobs *jobs)
-{
-	json_t *list = json_array();
-	struct job *job;
-
-	TAILQ_FOREACH(job, &jobs->all, all_entry)
-		json_array_append_new(list, job_to_json(job));
-	return json_pack("{s:o}", "jobs", list);
 }
 
 void
@@ -1127,6 +1152,7 @@ jobs_free(struct jobs *jobs)
 		}
 		job_free(job);
 	}
+	history_free(jobs->history);
 	if (jobs->dispatch_event != NULL)
 		event_free(jobs->dispatch_event);
 	if (jobs->jobs_dir_fd != -1)

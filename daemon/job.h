@@ -26,6 +26,7 @@ enum job_state {
 	JOB_EXITED,
 	JOB_FAILED,
 	JOB_CANCELED,
+	JOB_INTERRUPTED,	/* ctrd stopped abruptly before the job ended */
 };
 
 /* Called after any job is queued, changes state or ends its page transfer. */
@@ -38,7 +39,11 @@ struct jobs_config {
 	int max_running;	/* jobs with a CRIU worker at once */
 	int max_history;	/* ended jobs kept for status and list */
 	int max_queue;		/* jobs waiting for a worker */
-	int restore_timeout;	/* seconds from start to restored */
+	/* Phase deadlines in seconds, as in struct config; 0 is none. */
+	int queue_timeout;
+	int lazy_pages_timeout;
+	int restore_timeout;
+	int pages_timeout;
 	long long max_log_bytes;	/* CRIU log size that fails a restore */
 	jobs_changed_fn *changed;	/* may be NULL */
 	void *changed_arg;
@@ -61,12 +66,27 @@ struct jobs *jobs_new(struct event_base *base, struct reaper *reaper,
     struct pool *pool, const struct jobs_config *config, struct error *err);
 void jobs_free(struct jobs *jobs);
 
+/*
+ * Open the job history in the state dir and reload its jobs.  A job that
+ * was restored and whose process still runs (same pid and start time) is
+ * adopted: status and exited keep working, but its exit status is lost.
+ * Jobs a crash left unfinished end as interrupted.
+ */
+int jobs_open_history(struct jobs *jobs, struct error *err);
+
+/* Replace the journal with one record per job ctrd keeps. */
+int jobs_rewrite_history(struct jobs *jobs, struct error *err);
+
+/* Rewrite the journal once it has grown well past one record per job. */
+void jobs_compact_history(struct jobs *jobs);
+
 /* Return whether another job fits in the queue and ctrd is not stopping. */
 bool jobs_can_queue(const struct jobs *jobs);
 
 /*
  * Apply the limits of `config` (max_running, max_history, max_queue,
- * restore_timeout, max_log_bytes) to queued and future jobs.
+ * the phase deadlines, max_log_bytes) to queued and future jobs.  A job
+ * keeps the deadline of the phase it is in.
  */
 void jobs_set_limits(struct jobs *jobs, const struct jobs_config *config);
 

@@ -29,6 +29,12 @@ struct lazy_pages_ops {
 #define LAZY_PAGES_LOG "lazy-pages.log"
 
 /*
+ * The Unix socket the server binds in the work dir, for the restoring
+ * CRIU to connect to (LAZY_PAGES_SOCK_NAME in CRIU's criu/uffd.c).
+ */
+#define LAZY_PAGES_SOCKET "lazy-pages.socket"
+
+/*
  * Start `criu lazy-pages` for one job, in the job's work dir `work_fd`
  * (where both it and the restoring worker find lazy-pages.socket), reading
  * images from `images_fd`.  The server writes one byte on its status pipe

@@ -72,38 +72,53 @@ proc_tree_read_status(pid_t pid, pid_t *ret_parent, pid_t *ret_tracer)
 	return 0;
 }
 
-bool
-proc_tree_is_new_child(pid_t pid, const struct timespec *since)
+int
+proc_tree_read_stat(pid_t pid, pid_t *ret_parent,
+    unsigned long long *ret_start_ticks)
 {
 	char path[64], buf[1024];
 	unsigned long long start_ticks;
 	const char *after_comm;
-	long ticks_per_second = sysconf(_SC_CLK_TCK);
-	double since_ticks;
 	int ppid;
 	FILE *f;
 
-	if (pid <= 1 || ticks_per_second <= 0)
-		return false;
+	if (pid <= 1)
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (f == NULL)
-		return false;
+		return -1;
 	if (fgets(buf, sizeof(buf), f) == NULL) {
 		fclose(f);
-		return false;
+		return -1;
 	}
 	fclose(f);
-	/* Fields 4 (ppid) and 22 (starttime, clock ticks since boot). */
+	/* Fields 4 (ppid) and 22 (starttime), after the command in parentheses. */
 	after_comm = strrchr(buf, ')');
 	if (after_comm == NULL || sscanf(after_comm,
 	    ") %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 	    &ppid, &start_ticks) != 2)
+		return -1;
+	*ret_parent = (pid_t)ppid;
+	*ret_start_ticks = start_ticks;
+	return 0;
+}
+
+bool
+proc_tree_is_new_child(pid_t pid, const struct timespec *since)
+{
+	long ticks_per_second = sysconf(_SC_CLK_TCK);
+	unsigned long long start_ticks;
+	double since_ticks;
+	pid_t parent;
+
+	if (ticks_per_second <= 0 ||
+	    proc_tree_read_stat(pid, &parent, &start_ticks) < 0)
 		return false;
 	/* A tick of slack: starttime is rounded down to whole ticks. */
 	since_ticks = ((double)since->tv_sec + since->tv_nsec / 1e9) *
 	    (double)ticks_per_second - 1;
-	return ppid == getpid() && (double)start_ticks >= since_ticks;
+	return parent == getpid() && (double)start_ticks >= since_ticks;
 }
 
 pid_t

@@ -21,6 +21,15 @@ int proc_tree_kill(pid_t root);
 pid_t proc_tree_find_traced_child(pid_t tracer);
 
 /*
+ * Read the parent and the start time (clock ticks since boot, field 22 of
+ * /proc/PID/stat) of `pid`.  Returns -1 if the process does not exist or
+ * `pid` <= 1.  Together, pid and start time name one process for good:
+ * a pid reused later has a later start time.
+ */
+int proc_tree_read_stat(pid_t pid, pid_t *ret_parent,
+    unsigned long long *ret_start_ticks);
+
+/*
  * Return whether `pid` is a child of ctrd that started at or after `since`
  * (CLOCK_BOOTTIME).  The start time separates a freshly restored root from
  * an older process that reuses its pid.

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,9 +27,16 @@
 /* Delay before accepting again after running out of descriptors. */
 #define SERVER_ACCEPT_RETRY_SECONDS 1
 
+/* An open connection, kept so that server_free() can close it. */
+struct server_conn {
+	struct server *server;
+	struct conn *conn;
+	LIST_ENTRY(server_conn) entry;
+};
+
 struct server {
 	struct event_base *base;
-	struct evconnlistener *listener;
+	struct evconnlistener *listener;	/* NULL once stopped */
 	struct event *retry_timer;
 	struct api *api;
 	char *path;
@@ -36,15 +44,18 @@ struct server {
 	size_t max_line;
 	int max_connections;
 	int connections;
+	LIST_HEAD(, server_conn) conns;
 	time_t last_reject_log;		/* rate-limits the rejection warning */
 };
 
 static void
 server_on_conn_closed(struct conn *conn, void *arg)
 {
-	struct server *server = arg;
+	struct server_conn *entry = arg;
 
-	server->connections--;
+	entry->server->connections--;
+	LIST_REMOVE(entry, entry);
+	free(entry);
 }
 
 /*
@@ -71,16 +82,27 @@ server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
     struct sockaddr *addr, int len, void *arg)
 {
 	struct server *server = arg;
+	struct server_conn *entry;
 
 	if (server->connections >= server->max_connections) {
 		server_reject(server, fd);
 		return;
 	}
-	if (conn_new(server->base, fd, server->api, server->max_line,
-	    server_on_conn_closed, server) == NULL) {
+	entry = calloc(1, sizeof(*entry));
+	if (entry == NULL) {
+		close(fd);
 		log_err(NULL, "set up a client connection: out of memory");
 		return;
 	}
+	entry->server = server;
+	entry->conn = conn_new(server->base, fd, server->api, server->max_line,
+	    server_on_conn_closed, entry);
+	if (entry->conn == NULL) {
+		free(entry);
+		log_err(NULL, "set up a client connection: out of memory");
+		return;
+	}
+	LIST_INSERT_HEAD(&server->conns, entry, entry);
 	server->connections++;
 }
 
@@ -190,6 +212,7 @@ server_listen(struct event_base *base, int fd, const char *path,
 	}
 	server->base = base;
 	server->api = api;
+	LIST_INIT(&server->conns);
 	server->max_line = max_line;
 	server->max_connections = max_connections;
 	server->retry_timer = evtimer_new(base, server_on_retry, server);
@@ -266,15 +289,27 @@ server_path(const struct server *server)
 }
 
 void
+server_stop(struct server *server)
+{
+	if (server == NULL || server->listener == NULL)
+		return;
+	evconnlistener_free(server->listener);
+	server->listener = NULL;
+	if (server->retry_timer != NULL)
+		evtimer_del(server->retry_timer);
+	if (server->owns_path)
+		unlink(server->path);
+}
+
+void
 server_free(struct server *server)
 {
 	if (server == NULL)
 		return;
-	if (server->listener != NULL) {
-		evconnlistener_free(server->listener);
-		if (server->owns_path)
-			unlink(server->path);
-	}
+	server_stop(server);
+	/* conn_free() calls server_on_conn_closed(), which unlinks the entry. */
+	while (!LIST_EMPTY(&server->conns))
+		conn_free(LIST_FIRST(&server->conns)->conn);
 	if (server->retry_timer != NULL)
 		event_free(server->retry_timer);
 	free(server->path);

@@ -38,9 +38,13 @@ void server_set_limits(struct server *server, size_t max_line,
 const char *server_path(const struct server *server);
 
 /*
- * Stop accepting and remove the socket file if ctrd bound it; open
- * connections stay.
+ * Stop accepting and remove the socket file if ctrd bound it.  Open
+ * connections stay, and the server must outlive them: free it only with
+ * server_free().  Accepts NULL and a server already stopped.
  */
+void server_stop(struct server *server);
+
+/* Stop, close every open connection and free the server. */
 void server_free(struct server *server);
 
 #endif

@@ -13,64 +13,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-reaper_pid=
-
-# Start ctrd under the subreaper with the config file $1 and wait until it
-# replies to info.  Sets ctrd_pid and reaper_pid.
-start_reaped_ctrd() {
-	local config=$1 i
-	rm -f "$test_dir/ctrd.pid" "$test_dir/ctrd.status"
-	python3 "$source_dir/tests/integration/subreaper.py" \
-		"$test_dir/ctrd.pid" "$test_dir/ctrd.status" \
-		"$ctrd_bin" --socket "$ctrd_socket" --state-dir "$state_dir" \
-		--criu "$criu_bin" --workers 2 --log-level debug --config "$config" \
-		</dev/null >>"$test_dir/ctrd.log" 2>&1 &
-	reaper_pid=$!
-	record_child_pid "$reaper_pid"
-	for ((i = 0; i < 200; i++)); do
-		[ -s "$test_dir/ctrd.pid" ] && cli info >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ctrd_pid=$(cat "$test_dir/ctrd.pid" 2>/dev/null || true)
-	is_pid "$ctrd_pid" || fail "ctrd did not start under the subreaper"
-	cli info >/dev/null || fail "ctrd $ctrd_pid did not reply to info within 20 s"
-	log "ctrd $ctrd_pid is ready under subreaper $reaper_pid"
-}
-
-# Wait up to $1 seconds for ctrd to exit; print its wait status.
-wait_ctrd_exit() {
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		[ -s "$test_dir/ctrd.status" ] && break
-		sleep 0.1
-	done
-	[ -s "$test_dir/ctrd.status" ] || fail "ctrd $ctrd_pid did not exit within $1 s of SIGTERM"
-	cat "$test_dir/ctrd.status"
-}
-
-# Wait until job $1 is in state $2.
-wait_job_state() {
-	local i state=
-	for ((i = 0; i < 300; i++)); do
-		state=$(job_value "$1" state 2>/dev/null || true)
-		[ "$state" = "$2" ] && return 0
-		sleep 0.05
-	done
-	fail "job $1: expected state '$2' within 15 s, last seen '$state'"
-}
-
-# Kill the restored processes that outlived ctrd; the subreaper reaps them.
-kill_orphans() {
-	local pid
-	for pid in "${restored_pids[@]}"; do
-		if is_pid "$pid" && is_pid "$reaper_pid" &&
-			[ "$(parent_pid_of "$pid")" = "$reaper_pid" ]; then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait_pid_gone "$pid" 5 || log "orphan $pid was not reaped"
-		fi
-	done
-}
-
 begin_test
 # errexit is turned off first: "(exit N)" would otherwise end the trap
 # before cleanup runs.
@@ -136,10 +78,12 @@ rm "$test_dir/stuck-images/inventory.img"
 mkfifo "$test_dir/stuck-images/inventory.img"
 echo '{"stop_timeout": 2}' >"$test_dir/ctrd-short.json"
 start_reaped_ctrd "$test_dir/ctrd-short.json"
+# The new ctrd lists the jobs of the first one from its job history.
+last_job=$(newest_job)
 cli restore "$test_dir/stuck-images" >stuck.out 2>&1 &
 stuck_cli=$!
 record_child_pid "$stuck_cli"
-stuck_job=$(wait_new_job "")
+stuck_job=$(wait_new_job "$last_job")
 wait_job_state "$stuck_job" restoring
 worker=$(sed -n 's/.* started .*worker_pid=\([0-9]*\).*/\1/p' stuck.out | head -n 1)
 is_pid "$worker" || fail "no worker pid in the started event: $(cat stuck.out)"

@@ -121,6 +121,37 @@ begin_test() {
 	trap cleanup EXIT
 	cd "$test_dir" || fail "cannot enter $test_dir"
 	log "test directory $test_dir"
+	sanitizer_log_to "$test_dir"
+}
+
+# In a sanitized run (ASAN_OPTIONS set, as ctest sets it in a CTRD_SANITIZE
+# build), make every sanitized process write its reports to $1/sanitizer.PID.
+# The stderr of ctrd's children and of ctrd-cli goes to files the test may
+# not read, or to /dev/null, so a report there would pass unnoticed.
+sanitizer_log_to() {
+	[ -n "${ASAN_OPTIONS:-}" ] || return 0
+	export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$1/sanitizer"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$1/sanitizer"
+}
+
+# Print this test's sanitizer reports and succeed if there are any: the
+# files from sanitizer_log_to, or reports in ctrd.log, where they go when
+# ASAN_OPTIONS was not set.
+sanitizer_reports_found() {
+	local report found=1
+	for report in "$test_dir"/sanitizer.*; do
+		[ -f "$report" ] || continue
+		log "sanitizer report $report:"
+		cat "$report" >&2
+		found=0
+	done
+	if [ -f "$test_dir/ctrd.log" ] &&
+		grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|: runtime error: ' \
+			"$test_dir/ctrd.log" >&2; then
+		log "sanitizer report in $test_dir/ctrd.log (lines above)"
+		found=0
+	fi
+	return "$found"
 }
 
 # Add the pids of ctrd's unfinished jobs to restored_pids, so a test that
@@ -187,6 +218,15 @@ cleanup() {
 		stop_restored
 		stop_ctrd
 	fi
+	# A test may define test_cleanup for what it set up beyond processes.
+	if declare -F test_cleanup >/dev/null; then
+		test_cleanup
+	fi
+	# ctrd has exited, so LeakSanitizer has written its report too.
+	if [ -n "$test_dir" ] && sanitizer_reports_found; then
+		log "FAIL: a sanitizer reported an error (see above)"
+		[ "$status" -ne 0 ] || status=1
+	fi
 
 	if [ "$status" -ne 0 ] && [ -f "$test_dir/ctrd.log" ]; then
 		log "last lines of $test_dir/ctrd.log:"
@@ -242,6 +282,20 @@ else:
 # Print member $2 of job $1's object, from `ctrd-cli --json status`.
 job_value() {
 	cli --json status "$1" | json_value "$2"
+}
+
+# Print member $3 of the first event named $2 in the JSON lines file $1, as
+# json_value prints it, or nothing when no such event is there.
+event_value() {
+	local line
+	line=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.strip() and json.loads(line).get("event") == sys.argv[2]:
+        print(line, end="")
+        break
+' "$1" "$2")
+	[ -z "$line" ] || json_value "$3" <<<"$line"
 }
 
 # Print the id of ctrd's newest job.
@@ -429,6 +483,18 @@ check_memory() {
 	assert_eq "$expected" "$actual" "memory checksum of pid $pid"
 }
 
+# Restore the images dir $1 with ctrd-cli and check that its root runs as
+# pid $3 with the memory the workload writing to directory $2 had.
+restore_intact() {
+	local images=$1 dir=$2 pid=$3 job
+	run_cli restore.out restore "$images"
+	assert_eq 0 "$cli_status" "exit status of the restore of $images (stderr: $(cat restore.out.err))"
+	job=$(newest_job)
+	record_restored_pid "$(job_value "$job" pid)"
+	assert_eq "$pid" "$(job_value "$job" pid)" "pid of restored job $job"
+	check_memory "$pid" "$dir"
+}
+
 # Wait up to 5 s until every worker of ctrd's pool is warm again.
 wait_pool_refilled() {
 	local pool warm size i
@@ -442,4 +508,92 @@ wait_pool_refilled() {
 		sleep 0.1
 	done
 	fail "worker pool: expected warm == size within 5 s, got $pool"
+}
+
+# Tests that let ctrd exit with restored trees still running start it under
+# subreaper.py, which becomes the parent of those trees and reaps them.
+reaper_pid=
+
+# Start ctrd under the subreaper with the config file $1 and wait until it
+# replies to info.  Sets ctrd_pid and reaper_pid.
+start_reaped_ctrd() {
+	local config=$1 i
+	rm -f "$test_dir/ctrd.pid" "$test_dir/ctrd.status"
+	python3 "$source_dir/tests/integration/subreaper.py" \
+		"$test_dir/ctrd.pid" "$test_dir/ctrd.status" \
+		"$ctrd_bin" --socket "$ctrd_socket" --state-dir "$state_dir" \
+		--criu "$criu_bin" --workers 2 --log-level debug --config "$config" \
+		</dev/null >>"$test_dir/ctrd.log" 2>&1 &
+	reaper_pid=$!
+	record_child_pid "$reaper_pid"
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$test_dir/ctrd.pid" ] && cli info >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ctrd_pid=$(cat "$test_dir/ctrd.pid" 2>/dev/null || true)
+	is_pid "$ctrd_pid" || fail "ctrd did not start under the subreaper"
+	cli info >/dev/null || fail "ctrd $ctrd_pid did not reply to info within 20 s"
+	log "ctrd $ctrd_pid is ready under subreaper $reaper_pid"
+}
+
+# Wait up to $1 seconds for the ctrd under the subreaper to exit; print its
+# wait status.
+wait_ctrd_exit() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		[ -s "$test_dir/ctrd.status" ] && break
+		sleep 0.1
+	done
+	[ -s "$test_dir/ctrd.status" ] || fail "ctrd $ctrd_pid did not exit within $1 s"
+	cat "$test_dir/ctrd.status"
+}
+
+# Wait until job $1 is in state $2.
+wait_job_state() {
+	local i state=
+	for ((i = 0; i < 300; i++)); do
+		state=$(job_value "$1" state 2>/dev/null || true)
+		[ "$state" = "$2" ] && return 0
+		sleep 0.05
+	done
+	fail "job $1: expected state '$2' within 15 s, last seen '$state'"
+}
+
+# Kill the restored processes that outlived ctrd; the subreaper reaps them.
+kill_orphans() {
+	local pid
+	for pid in "${restored_pids[@]}"; do
+		if is_pid "$pid" && is_pid "$reaper_pid" &&
+			[ "$(parent_pid_of "$pid")" = "$reaper_pid" ]; then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait_pid_gone "$pid" 5 || log "orphan $pid was not reaped"
+		fi
+	done
+}
+
+# Fail if a process is left over: a zombie child of ctrd, a CRIU child of
+# ctrd beyond its pool of idle workers, or a process whose command line
+# names the test directory.  ctrd, the subreaper and the pids $@ may stay.
+# Call it once no job runs, because it waits for the pool to be warm.
+assert_no_strays() {
+	local allowed=" $ctrd_pid $reaper_pid $* " workers=0 size pid dir cmdline
+	wait_pool_refilled
+	size=$(cli --json info | json_value pool.size)
+	for pid in $(ps -o pid= --ppid "$ctrd_pid"); do
+		pid_running "$pid" || fail "ctrd $ctrd_pid left its child $pid a zombie"
+		cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+		# CRIU's command line may start with a loader, not $criu_bin.
+		case "$cmdline" in
+		*criu*" swrk "*) workers=$((workers + 1)) ;;
+		*criu*) fail "CRIU process $pid is left as ctrd's child: $cmdline" ;;
+		esac
+	done
+	[ "$workers" -le "$size" ] ||
+		fail "ctrd has $workers CRIU workers, more than its pool of $size"
+	for dir in /proc/[0-9]*; do
+		pid=${dir#/proc/}
+		[[ "$allowed" != *" $pid "* ]] || continue
+		cmdline=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
+		[[ "$cmdline" != *"$test_dir"* ]] || fail "stray process $pid: $cmdline"
+	done
 }

@@ -44,6 +44,44 @@ test_format_time(void **state)
 	assert_int_equal(strlen(buf), EVENT_JSON_TIME_LEN - 1);
 }
 
+/* Parsing a formatted time gives it back, cut to milliseconds. */
+static void
+test_parse_time(void **state)
+{
+	const struct time_case *c = *state;
+	json_t *text = json_string(c->expected);
+	struct timespec ts;
+
+	assert_int_equal(event_json_parse_time(text, &ts), 0);
+	assert_int_equal(ts.tv_sec, c->ts.tv_sec);
+	assert_int_equal(ts.tv_nsec, c->ts.tv_nsec / 1000000 * 1000000);
+	json_decref(text);
+}
+
+static void
+test_parse_time_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"2026-12-04T13:00:00Z", "2026-12-04 13:00:00.140Z",
+		"2026-12-04T13:00:00.140", "2026-12-04T13:00:00.140Zjunk", "",
+	};
+	struct timespec ts;
+	json_t *value;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		value = json_string(bad[i]);
+		assert_int_equal(event_json_parse_time(value, &ts), -1);
+		json_decref(value);
+	}
+	value = json_integer(5);
+	assert_int_equal(event_json_parse_time(value, &ts), -1);
+	json_decref(value);
+	assert_int_equal(event_json_parse_time(json_null(), &ts), 0);
+	assert_int_equal(ts.tv_sec, 0);
+	assert_int_equal(ts.tv_nsec, 0);
+}
+
 static void
 test_time_zero_is_null(void **state)
 {
@@ -214,6 +252,8 @@ test_encode_line_empty_object(void **state)
 
 static const struct CMUnitTest single_tests[] = {
 	UNIT_TEST("time zero is null", test_time_zero_is_null, NULL),
+	UNIT_TEST("parse_time rejects other forms", test_parse_time_rejects,
+	    NULL),
 	UNIT_TEST("time one ns is a time", test_time_one_ns, NULL),
 	UNIT_TEST("new_at members in order", test_new_at_members, NULL),
 	UNIT_TEST("new uses current time", test_new_uses_now, NULL),
@@ -229,13 +269,16 @@ static const struct CMUnitTest single_tests[] = {
 int
 main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(time_cases) +
+	struct CMUnitTest tests[2 * ARRAY_SIZE(time_cases) +
 	    ARRAY_SIZE(single_tests)];
 	size_t n = 0, i;
 
 	for (i = 0; i < ARRAY_SIZE(time_cases); i++)
 		tests[n++] = (struct CMUnitTest)UNIT_TEST(time_cases[i].name,
 		    test_format_time, &time_cases[i]);
+	for (i = 0; i < ARRAY_SIZE(time_cases); i++)
+		tests[n++] = (struct CMUnitTest)UNIT_TEST("parse_time round trip",
+		    test_parse_time, &time_cases[i]);
 	for (i = 0; i < ARRAY_SIZE(single_tests); i++)
 		tests[n++] = single_tests[i];
 	return cmocka_run_group_tests_name("event_json", tests, NULL, NULL);

@@ -1,0 +1,204 @@
+/*
+ * Jobs across restarts: reloading the job history when ctrd starts, taking
+ * back restored processes that still run, and compacting the journal.
+ */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "error.h"
+#include "history.h"
+#include "job.h"
+#include "job_internal.h"
+#include "log.h"
+#include "proc_tree.h"
+
+/*
+ * Compact the journal once it contains this many records beyond one per job:
+ * a job writes about five records in its life.
+ */
+#define JOB_HISTORY_SLACK 4096
+
+/* The adopted root exited.  It is not ctrd's child, so its status is lost. */
+static void
+job_on_adopted_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *job = arg;
+	json_t *event;
+
+	job->root_exited = true;
+	job->exit_unknown = true;
+	event = job_event(job, "exited");
+	json_object_set_new(event, "pid", json_integer(job->pid));
+	json_object_set_new(event, "unknown", json_true());
+	job_end(job, JOB_EXITED, event,
+	    "exit status unknown: the process was adopted after a restart");
+}
+
+/*
+ * Watch the restored root of a reloaded job through a pidfd, which becomes
+ * readable when the process exits (pidfd_open(2), Linux 5.3).  The pid is
+ * checked against its recorded start time first, so a reused pid is never
+ * taken for the job's process.  Returns -1 if the process is gone.
+ */
+static int
+job_adopt(struct job *job)
+{
+	unsigned long long start;
+	pid_t parent;
+	int pidfd;
+
+	if (job->pid <= 1 || job->pid_start == 0 ||
+	    proc_tree_read_stat(job->pid, &parent, &start) < 0 ||
+	    start != job->pid_start)
+		return -1;
+	pidfd = (int)syscall(SYS_pidfd_open, job->pid, 0);
+	if (pidfd == -1)
+		return -1;
+	job->adopted_exit = event_new(job->jobs->base, pidfd, EV_READ,
+	    job_on_adopted_exit, job);
+	if (job->adopted_exit == NULL || event_add(job->adopted_exit,
+	    NULL) == -1) {
+		if (job->adopted_exit != NULL)
+			event_free(job->adopted_exit);
+		job->adopted_exit = NULL;
+		close(pidfd);
+		return -1;
+	}
+	/* The pid was checked before the pidfd was opened: check again. */
+	if (proc_tree_read_stat(job->pid, &parent, &start) < 0 ||
+	    start != job->pid_start)
+		return -1;
+	job->adopted = true;
+	return 0;
+}
+
+/* Mark a job that a crash of ctrd left unfinished. */
+static void
+job_interrupt(struct job *job)
+{
+	char message[160];
+
+	snprintf(message, sizeof(message),
+	    "ctrd stopped abruptly while the job was %s; submit it again",
+	    job_state_names[job->state]);
+	json_decref(job->error);
+	job->error = json_pack("{s:s, s:s, s:[]}", "code", "interrupted",
+	    "message", message, "log");
+	clock_gettime(CLOCK_REALTIME, &job->ended);
+	job_set_state(job, JOB_INTERRUPTED, message);
+}
+
+/* Settle a reloaded job: adopt its process, or record how it ended. */
+static void
+job_settle(struct job *job)
+{
+	if (job->state == JOB_RESTORED) {
+		if (job_adopt(job) == 0) {
+			log_info(job->id, "adopted restored pid %d",
+			    (int)job->pid);
+			job_record(job);
+			return;
+		}
+		job->exit_unknown = true;
+		clock_gettime(CLOCK_REALTIME, &job->ended);
+		job_set_state(job, JOB_EXITED,
+		    "exited while ctrd was not running");
+		return;
+	}
+	if (!job_is_ended(job))
+		job_interrupt(job);
+}
+
+static void
+jobs_add_loaded(struct jobs *jobs, struct job *job)
+{
+	TAILQ_INSERT_TAIL(&jobs->all, job, all_entry);
+	if (job_is_ended(job)) {
+		TAILQ_INSERT_TAIL(&jobs->ended_jobs, job, ended_entry);
+		jobs->ended++;
+	}
+}
+
+int
+jobs_rewrite_history(struct jobs *jobs, struct error *err)
+{
+	json_t *records = json_array();
+	struct job *job;
+	int ret;
+
+	if (records == NULL)
+		return error_set(err, "internal", "rewrite job history: out of memory");
+	TAILQ_FOREACH(job, &jobs->all, all_entry)
+		json_array_append_new(records, job_to_record(job));
+	ret = history_rewrite(jobs->history, records, err);
+	json_decref(records);
+	return ret;
+}
+
+void
+jobs_compact_history(struct jobs *jobs)
+{
+	struct jobs_counts counts;
+	struct error err;
+
+	if (jobs->history == NULL)
+		return;
+	jobs_get_counts(jobs, &counts);
+	if (history_appended(jobs->history) <
+	    (size_t)counts.total + JOB_HISTORY_SLACK)
+		return;
+	if (jobs_rewrite_history(jobs, &err) < 0)
+		log_warning(NULL, "compact job history: %s, continuing",
+		    err.message);
+}
+
+/* Add the jobs of the journal's `records`; skip bad ones with a warning. */
+static void
+jobs_load_records(struct jobs *jobs, const json_t *records)
+{
+	struct error err;
+	struct job *job;
+	size_t i;
+
+	for (i = 0; i < json_array_size(records); i++) {
+		job = job_from_record(jobs, json_array_get(records, i), &err);
+		if (job == NULL) {
+			log_warning(NULL, "job history: record %zu: %s, skipping it",
+			    i + 1, err.message);
+			continue;
+		}
+		jobs_add_loaded(jobs, job);
+		job_settle(job);
+	}
+}
+
+int
+jobs_open_history(struct jobs *jobs, struct error *err)
+{
+	json_t *records;
+
+	jobs->history = history_open(jobs->base, jobs->config.state_dir_fd,
+	    jobs->config.state_dir, err);
+	if (jobs->history == NULL)
+		return -1;
+	records = history_load(jobs->history, err);
+	if (records == NULL)
+		return -1;
+	jobs_load_records(jobs, records);
+	log_notice(NULL, "job history: %zu jobs reloaded from '%s/%s'",
+	    json_array_size(records), jobs->config.state_dir, HISTORY_FILE);
+	json_decref(records);
+	/* Trim to max_history from the loop, then start a compact journal. */
+	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
+	return jobs_rewrite_history(jobs, err);
+}

@@ -1,0 +1,120 @@
+/*
+ * Internals of jobs shared by the modules that implement them: job.c (the
+ * state machine and the queue), job_json.c (the API's job object and the
+ * history record) and job_history.c (reloading jobs after a restart).
+ */
+#ifndef CTRD_JOB_INTERNAL_H
+#define CTRD_JOB_INTERNAL_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "job.h"
+#include "request.h"
+
+struct event;
+struct history;
+struct job_phase;
+
+struct job_watch {
+	struct job *job;
+	job_event_fn *fn;
+	void *arg;
+	TAILQ_ENTRY(job_watch) entry;
+};
+
+struct job {
+	char id[JOB_ID_LEN + 1];
+	enum job_state state;
+	struct jobs *jobs;
+	char *images_dir;
+	char work_dir[PATH_MAX];
+	int images_fd;
+	int work_fd;
+	struct restore_options options;
+	struct ucred peer;		/* client that submitted the job */
+
+	struct worker *worker;		/* while the RESTORE runs */
+	struct lazy_pages *lazy;	/* lazy jobs, until the server exits */
+	pid_t pid;			/* restored root, 0 until known */
+	unsigned long long pid_start;	/* its start time, clock ticks */
+	bool adopted;			/* reloaded restored job, not a child */
+	bool exit_unknown;		/* exited while not ctrd's child */
+	struct event *adopted_exit;	/* pidfd of an adopted root */
+	pid_t image_pid;		/* root pid in pstree.img */
+	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
+	bool replied;			/* RESTORE reply received */
+	bool pages_complete;		/* lazy server exited 0 */
+	long pages_copied;		/* from its log, -1 if not logged */
+	long pages_total;
+	bool root_exited;
+	int root_status;
+	json_t *error;			/* {code, message, log} once failed */
+	char *cancel_reason;
+
+	struct timespec created, started, restored, ended;
+	struct event *watchdog;		/* log size checks */
+	struct event *deadline;		/* of the current phase */
+	const struct job_phase *phase;	/* the deadline's phase */
+	const char *fail_phase;		/* a deadline's phase, for the error */
+	TAILQ_HEAD(, job_watch) watches;
+	TAILQ_ENTRY(job) all_entry;
+	TAILQ_ENTRY(job) ended_entry;
+	TAILQ_ENTRY(job) queue_entry;
+};
+
+struct jobs {
+	struct event_base *base;
+	struct reaper *reaper;
+	struct pool *pool;
+	struct jobs_config config;
+	int jobs_dir_fd;
+	int running;
+	int ended;
+	bool stopping;			/* jobs_stop() ran: no new jobs */
+	struct event *dispatch_event;
+	struct history *history;	/* NULL: jobs are not recorded */
+	TAILQ_HEAD(, job) all;
+	TAILQ_HEAD(, job) ended_jobs;	/* in the order they ended */
+	TAILQ_HEAD(, job) queue;
+};
+
+extern const char *const job_state_names[];
+
+/* Return whether the job uses one of the max_running restore slots. */
+bool job_is_restoring(const struct job *job);
+void job_set_state(struct job *job, enum job_state state, const char *detail);
+/* Return a new event of `job` named `name`, stamped now. */
+json_t *job_event(const struct job *job, const char *name);
+/* Send `event` (consumed) to every watcher of `job`. */
+void job_emit(struct job *job, json_t *event);
+/* Move the job to an ending state and tell its watchers with `event`. */
+void job_end(struct job *job, enum job_state state, json_t *event,
+    const char *detail);
+void jobs_notify_changed(struct jobs *jobs);
+
+/* Append the job's current state to the history, if it is kept. */
+void job_record(const struct job *job);
+
+/*
+ * Return the history record of `job`: the API's job object plus what a
+ * restarted ctrd needs to take the job back (image_pid, pid_start).
+ */
+json_t *job_to_record(const struct job *job);
+
+/*
+ * Build an ended or restored job of `jobs` from `record`, without
+ * processes or descriptors, or return NULL with `err` naming the field.
+ */
+struct job *job_from_record(struct jobs *jobs, const json_t *record,
+    struct error *err);
+
+/* Free a job that is in no list. */
+void job_free(struct job *job);
+
+#endif
