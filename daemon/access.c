@@ -108,12 +108,18 @@ access_set_open_error(const char *path, const char *root, int saved,
 {
 	switch (saved) {
 	case ENOENT:
-		return error_set_field(err, "invalid-images", "images_dir",
+		return error_set_field(err, "image-missing", "images_dir",
 		    "images_dir '%s' not found; pass the directory given to 'criu dump -D'",
 		    path);
 	case ENOTDIR:
-		return error_set_field(err, "invalid-images", "images_dir",
-		    "images_dir '%s' is not a directory", path);
+		return error_set_field(err, "image-missing", "images_dir",
+		    "images_dir '%s' is not a directory; pass the directory given to 'criu dump -D'",
+		    path);
+	case EACCES:
+	case EPERM:
+		return error_set_field(err, "permission", "images_dir",
+		    "ctrd may not open images_dir '%s': %s; make it readable by ctrd's user",
+		    path, strerror(saved));
 	case EMFILE:
 	case ENFILE:
 		return error_set(err, "internal",
@@ -134,7 +140,7 @@ access_set_open_error(const char *path, const char *root, int saved,
 		    "renames or mounts on the host kept interrupting the lookup of images_dir '%s'; retry",
 		    path);
 	default:
-		return error_set_field(err, "invalid-images", "images_dir",
+		return error_set_field(err, "image-missing", "images_dir",
 		    "open images_dir '%s': %s", path, strerror(saved));
 	}
 }

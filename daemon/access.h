@@ -37,7 +37,8 @@ int access_check_peer(const struct config *config, const struct ucred *peer,
  * root.  The root "/" is resolved without RESOLVE_BENEATH, because
  * nothing lies outside it.  A path outside every root, or one that leads
  * out of its root, fails with code permission-denied.  A missing or
- * non-directory path fails with invalid-images.  A kernel without openat2
+ * non-directory path fails with image-missing, and one ctrd may not search
+ * or read fails with permission.  A kernel without openat2
  * (before Linux 5.6) fails with internal, because ctrd cannot confine the
  * path there.
  */

@@ -1,7 +1,4 @@
 #define _GNU_SOURCE
-#include <sys/stat.h>
-
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +9,7 @@
 #include "api.h"
 #include "conn.h"
 #include "error.h"
+#include "host.h"
 #include "images.h"
 #include "job.h"
 #include "log.h"
@@ -39,24 +37,64 @@ api_send_result(struct conn *conn, json_t *id, json_t *result)
 	json_decref(reply);
 }
 
+/* Check that CRIU and the kernel, as probed at start, can do `options`. */
+static int
+api_check_options(const struct api *api,
+    const struct restore_options *options, struct error *err)
+{
+	if (options->lazy_pages && !api->criu.lazy_pages)
+		return error_set_field(err, "criu-version", "lazy_pages",
+		    "lazy_pages needs userfaultfd support from the kernel and CRIU, and CRIU %s reported none when ctrd started; restore without lazy_pages, or make userfaultfd available to CRIU (CONFIG_USERFAULTFD; check with 'criu check --feature uffd-noncoop') and restart ctrd",
+		    api->criu.version);
+	return 0;
+}
+
 /*
- * Open the images dir, confined to allowed_image_roots, and check that it
- * contains a CRIU image set.  The descriptor, not the path, goes to CRIU,
- * so the directory cannot be swapped between this check and the restore.
+ * Check the restore options that CRIU requires for what inventory.img
+ * records (check_img_inventory() in CRIU 4.2's criu/image.c).  ctrd sets
+ * neither option, so such an image set cannot be restored through it.
  */
 static int
-api_open_images(const struct api *api, const char *path, struct error *err)
+api_check_image_options(const struct images_set *set, struct error *err)
 {
-	int fd;
+	if (set->tcp_close)
+		return error_set_field(err, "options-mismatch", "images_dir",
+		    "inventory.img records a dump with --tcp-close, and CRIU restores it only with tcp_close, which ctrd does not set; dump again without --tcp-close");
+	if (set->allow_uprobes)
+		return error_set_field(err, "options-mismatch", "images_dir",
+		    "inventory.img records a dump with --allow-uprobes, and CRIU restores it only with allow_uprobes, which ctrd does not set; dump again without --allow-uprobes");
+	return 0;
+}
+
+/*
+ * Open the images dir, confined to allowed_image_roots, and check what is
+ * known before CRIU runs: a complete image set that CRIU 4.x reads, whose
+ * pids are all free on the host.  Returns the descriptor, and the root's
+ * pid in `ret_root_pid`.  The descriptor, not the path, goes to CRIU, so
+ * the directory cannot be swapped between these checks and the restore.
+ */
+static int
+api_open_images(const struct api *api, const char *path, pid_t *ret_root_pid,
+    struct error *err)
+{
+	struct images_set set;
+	int fd, ret;
 
 	fd = access_open_images(api->config, path, err);
 	if (fd < 0)
 		return -1;
-	if (faccessat(fd, "inventory.img", R_OK, 0) == -1) {
+	ret = images_check(fd, &set, err);
+	if (ret == 0) {
+		ret = api_check_image_options(&set, err);
+		if (ret == 0)
+			ret = host_check_pids_free(set.pids, set.pid_count,
+			    err);
+		*ret_root_pid = set.root_pid;
+		images_set_clear(&set);
+	}
+	if (ret < 0) {
 		close(fd);
-		return error_set_field(err, "invalid-images", "images_dir",
-		    "images_dir '%s' holds no CRIU image set (no readable inventory.img); pass the directory given to 'criu dump -D'",
-		    path);
+		return error_prefix(err, "images_dir '%s'", path);
 	}
 	return fd;
 }
@@ -67,7 +105,7 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 {
 	struct job *job;
 	json_t *result;
-	pid_t image_pid;
+	pid_t image_pid = 0;
 	int fd;
 
 	if (access_check_peer(api->config, conn_peer(conn), "restore",
@@ -89,14 +127,11 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 		    "the restore queue is full; retry once queued jobs have started");
 		return NULL;
 	}
-	fd = api_open_images(api, req->images_dir, err);
+	if (api_check_options(api, &req->options, err) < 0)
+		return NULL;
+	fd = api_open_images(api, req->images_dir, &image_pid, err);
 	if (fd < 0)
 		return NULL;
-	if (images_read_root_pid(fd, &image_pid, err) < 0) {
-		close(fd);
-		error_prefix(err, "images_dir '%s'", req->images_dir);
-		return NULL;
-	}
 	job = jobs_create(api->jobs, req->images_dir, fd, image_pid,
 	    &req->options, conn_peer(conn), err);
 	if (job == NULL)

@@ -14,31 +14,87 @@
 
 /*
  * Log lines that point at a known cause, most specific first.  Each needle
- * is part of a CRIU 4.2 error message, from criu/cr-restore.c (fork),
- * criu/uffd.c (connect), criu/files-reg.c (build-ID, size, open),
- * criu/files.c (fd=), criu/image.c and criu/protobuf.c (magic, read).
+ * is part of a message of CRIU 4.2: criu/cr-restore.c (fork), criu/uffd.c
+ * (lazy pages), criu/image.c (image format, magic, plugins),
+ * criu/protobuf.c (entries, and an empty image in place of a missing file),
+ * criu/pie/restorer.c (pages), criu/sk-inet.c (TCP), criu/files.c (fd=),
+ * criu/files-reg.c (build-ID, size, open) and criu/include/util-caps.h
+ * (capabilities).  A needle with `any_line` also matches lines that are not
+ * errors, for causes CRIU logs only at debug level.  CRIU logs "No NAME
+ * image" at info level (log_level 3) when it opens an image file that is
+ * not there.  So for a pattern with `missing` set, such a line before the
+ * cause, with NAME starting with `missing`, names the absent file.
  */
 static const struct criu_log_pattern {
 	const char *needle;
+	const char *also;	/* a second part the line must contain, or NULL */
 	const char *code;
 	const char *explanation;
+	bool any_line;
+	const char *missing;
 } criu_log_patterns[] = {
-	{ "Can't fork for", "pid-in-use",
-	  "a pid of the image is in use by another process; stop that process or restore into a new pid namespace" },
-	{ "lazy-pages.socket", "lazy-pages-failed",
-	  "CRIU could not reach the job's lazy-pages server" },
-	{ "has bad build-ID", "image-mismatch",
-	  "an executable or library changed since the dump; restore needs the same files as at dump time" },
-	{ "bad size", "image-mismatch",
-	  "a file changed size since the dump; restore needs the same files as at dump time" },
-	{ "Can't open file", "image-mismatch",
-	  "a file open at dump time is missing now" },
-	{ "Unable to open fd=0", "options-mismatch",
-	  "the tree was dumped as a shell job; restore it with shell_job" },
-	{ "Can't read", "image-corrupt",
-	  "an image file is missing or truncated" },
-	{ "agic doesn't match", "image-corrupt",
-	  "an image file has the wrong magic number" },
+	/*
+	 * clone3() with set_tid fails with EEXIST for a pid in use, and with
+	 * EINVAL for one above the host's kernel.pid_max (Linux 6.18).
+	 */
+	{ .needle = "Can't fork for", .also = ": File exists",
+	  .code = "pid-in-use",
+	  .explanation = "a pid of the image is in use by another process; stop that process or restore into a new pid namespace" },
+	{ .needle = "lazy-pages.socket", .code = "lazy-pages-failed",
+	  .explanation = "CRIU could not reach the job's lazy-pages server" },
+	{ .needle = "userfaultfd", .code = "lazy-pages-failed",
+	  .explanation = "CRIU could not set up userfaultfd for lazy pages; restore without lazy_pages" },
+	{ .needle = "restore finished indication", .code = "lazy-pages-failed",
+	  .explanation = "the job's lazy-pages server went away before the restore finished" },
+	{ .needle = "Not supported images version", .code = "criu-version",
+	  .explanation = "the image set is in an image format this CRIU cannot read; restore it with the CRIU that dumped it" },
+	{ .needle = "Too old image", .code = "criu-version",
+	  .explanation = "the image set was written by a CRIU too old for this CRIU to read; dump again with this CRIU" },
+	{ .needle = "Missing required plugin", .code = "criu-version",
+	  .explanation = "the image set needs a CRIU plugin that this CRIU lacks; install the plugin, or restore with the CRIU that dumped it" },
+	/*
+	 * CRIU reads a required image right after opening it, so the nearest
+	 * "No NAME image" line before this error names the missing file, as
+	 * CRIU 4.2.1 logs it for a missing core-PID.img.
+	 */
+	{ .needle = "Unexpected EOF on (empty-image)", .code = "image-missing",
+	  .explanation = "an image file is missing from the image set, and CRIU names it only at log_level 3 or more; copy every file that 'criu dump -D' wrote",
+	  .missing = "" },
+	{ .needle = "Can't read pages data", .code = "image-corrupt",
+	  .explanation = "the restorer could not read a task's memory pages; copy the image set again from the dump",
+	  .missing = "pages-" },
+	{ .needle = "agic doesn't match", .code = "image-corrupt",
+	  .explanation = "an image file has the wrong magic number; copy it again from the dump, or dump again" },
+	{ .needle = "Unexpected EOF on", .code = "image-corrupt",
+	  .explanation = "an image file ends inside an entry; copy it again from the dump" },
+	{ .needle = "bytes while", .code = "image-corrupt",
+	  .explanation = "an image file is shorter than its entries say; copy it again from the dump" },
+	{ .needle = "Failed unpacking object", .code = "image-corrupt",
+	  .explanation = "an image file holds an entry that CRIU cannot decode; copy it again from the dump" },
+	{ .needle = "Connected TCP socket in image", .code = "options-mismatch",
+	  .explanation = "the tree had established TCP connections; restore it with tcp_established" },
+	{ .needle = "Unable to open fd=0", .code = "options-mismatch",
+	  .explanation = "the tree was dumped as a shell job; restore it with shell_job" },
+	{ .needle = "Operation not permitted", .code = "permission",
+	  .explanation = "CRIU lacks a privilege it needs: a capability, or a security policy (LSM, seccomp) denies the operation; run ctrd as root with its full capability set" },
+	{ .needle = "Permission denied", .code = "permission",
+	  .explanation = "CRIU was denied access to a file or resource; check its mode and owner, and any LSM policy that applies to ctrd and CRIU" },
+	{ .needle = "has bad build-ID", .code = "image-mismatch",
+	  .explanation = "an executable or library changed since the dump; restore needs the same files as at dump time" },
+	{ .needle = "bad size", .code = "image-mismatch",
+	  .explanation = "a file changed size since the dump; restore needs the same files as at dump time" },
+	{ .needle = "Can't open file", .code = "image-mismatch",
+	  .explanation = "a file open at dump time is missing now" },
+	{ .needle = "Can't read", .code = "image-corrupt",
+	  .explanation = "an image file is missing or truncated" },
+	/* Printed only when CAP_CHECKPOINT_RESTORE (40) is missing too. */
+	{ .needle = "Effective capability 21 missing", .code = "permission",
+	  .explanation = "CRIU has neither CAP_CHECKPOINT_RESTORE nor CAP_SYS_ADMIN; run ctrd with both capabilities, for example not limited by CapabilityBoundingSet= in its unit",
+	  .any_line = true },
+	/* The restorer's read loop when pages-*.img ends before its pages. */
+	{ .needle = "`- returned 0", .code = "image-corrupt",
+	  .explanation = "the restorer reads 0 bytes from a pages image again and again, so a pages-*.img file is shorter than its pagemap says; copy the image set again from the dump",
+	  .any_line = true },
 };
 
 /* Error lines CRIU prints on healthy runs too. */
@@ -110,13 +166,18 @@ criu_log_find_cause(const json_t *lines, const struct criu_log_pattern **ret)
 	*ret = NULL;
 	for (p = 0; p < sizeof(criu_log_patterns) / sizeof(*criu_log_patterns);
 	    p++) {
+		const struct criu_log_pattern *pattern = &criu_log_patterns[p];
+
 		for (i = 0; i < count; i++) {
 			const char *line = json_string_value(
 			    json_array_get(lines, i));
 
-			if (criu_log_is_error(line) &&
-			    strstr(line, criu_log_patterns[p].needle)) {
-				*ret = &criu_log_patterns[p];
+			if ((pattern->any_line || (criu_log_is_error(line) &&
+			    !criu_log_is_harmless(line))) &&
+			    strstr(line, pattern->needle) != NULL &&
+			    (pattern->also == NULL ||
+			    strstr(line, pattern->also) != NULL)) {
+				*ret = pattern;
 				return (ssize_t)i;
 			}
 		}
@@ -132,7 +193,10 @@ criu_log_find_cause(const json_t *lines, const struct criu_log_pattern **ret)
 	return first_error;
 }
 
-/* Return the text after CRIU's "(time) pid: Error (file:line): " prefix. */
+/*
+ * Return the text after CRIU's "(time) pid: Error (file:line): " prefix,
+ * or after the "(time) " of a line that is not an error.
+ */
 static const char *
 criu_log_strip_prefix(const char *line)
 {
@@ -141,7 +205,10 @@ criu_log_strip_prefix(const char *line)
 	if (strstr(line, "Error (") != NULL && p != NULL)
 		return p + 3;
 	p = strstr(line, "Error: ");
-	return p != NULL ? p + 7 : line;
+	if (p != NULL)
+		return p + 7;
+	p = line[0] == '(' ? strstr(line, ") ") : NULL;
+	return p != NULL ? p + 2 + strspn(p + 2, " ") : line;
 }
 
 /*
@@ -174,12 +241,71 @@ criu_log_excerpt(const json_t *lines, ssize_t cause)
 	return excerpt;
 }
 
+/*
+ * Copy to `name` the NAME of the nearest "No NAME image" line before line
+ * `before` whose NAME starts with `prefix`.  Returns false if there is none.
+ */
+static bool
+criu_log_find_missing(const json_t *lines, size_t before, const char *prefix,
+    char *name, size_t size)
+{
+	static const char head[] = " No ", tail[] = " image";
+	const char *line, *start;
+	size_t i, len, name_len;
+
+	for (i = before; i-- > 0;) {
+		line = json_string_value(json_array_get(lines, i));
+		start = strstr(line, head);
+		len = strlen(line);
+		if (start == NULL || len < sizeof(tail) - 1 ||
+		    strcmp(line + len - (sizeof(tail) - 1), tail) != 0)
+			continue;
+		start += sizeof(head) - 1;
+		if (start > line + len - (sizeof(tail) - 1))
+			continue;
+		name_len = (size_t)(line + len - (sizeof(tail) - 1) - start);
+		if (name_len == 0 || memchr(start, ' ', name_len) != NULL ||
+		    strncmp(start, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(name, size, "%.*s", (int)name_len, start);
+		return true;
+	}
+	return false;
+}
+
+/* Fill `cause` for the cause line `index`, matched by `pattern` or none. */
+static void
+criu_log_explain_line(const json_t *lines, size_t index,
+    const struct criu_log_pattern *pattern, struct criu_log_cause *cause)
+{
+	const char *detail = criu_log_strip_prefix(json_string_value(
+	    json_array_get(lines, index)));
+	char name[128];
+
+	if (pattern == NULL) {
+		cause->code = "restore-failed";
+		snprintf(cause->message, sizeof(cause->message), "CRIU: %s",
+		    detail);
+		return;
+	}
+	if (pattern->missing != NULL && criu_log_find_missing(lines, index,
+	    pattern->missing, name, sizeof(name))) {
+		cause->code = "image-missing";
+		snprintf(cause->message, sizeof(cause->message),
+		    "image file '%s' is missing from the image set; copy every file that 'criu dump -D' wrote (CRIU: %s)",
+		    name, detail);
+		return;
+	}
+	cause->code = pattern->code;
+	snprintf(cause->message, sizeof(cause->message), "%s (CRIU: %s)",
+	    pattern->explanation, detail);
+}
+
 static void
 criu_log_explain_lines(json_t *lines, struct criu_log_cause *cause)
 {
 	const struct criu_log_pattern *pattern;
 	ssize_t index = criu_log_find_cause(lines, &pattern);
-	const char *detail;
 
 	cause->lines = criu_log_excerpt(lines, index);
 	cause->found = index >= 0;
@@ -189,15 +315,7 @@ criu_log_explain_lines(json_t *lines, struct criu_log_cause *cause)
 		    "CRIU failed and its log names no cause; see the last log lines");
 		return;
 	}
-	detail = criu_log_strip_prefix(json_string_value(
-	    json_array_get(lines, (size_t)index)));
-	cause->code = pattern != NULL ? pattern->code : "restore-failed";
-	if (pattern != NULL)
-		snprintf(cause->message, sizeof(cause->message), "%s (CRIU: %s)",
-		    pattern->explanation, detail);
-	else
-		snprintf(cause->message, sizeof(cause->message), "CRIU: %s",
-		    detail);
+	criu_log_explain_line(lines, (size_t)index, pattern, cause);
 }
 
 void

@@ -23,6 +23,8 @@
 #include "event_json.h"
 #include "job.h"
 #include "history.h"
+#include "host.h"
+#include "images.h"
 #include "job_internal.h"
 #include "lazy_pages.h"
 #include "log.h"
@@ -733,6 +735,23 @@ job_fill_opts(const struct job *job, CriuOpts *opts)
 	opts->file_locks = job->options.file_locks;
 }
 
+/*
+ * Check the image's pids again right before CRIU runs, because the job may
+ * have waited in the queue since they were checked at submit.
+ */
+static int
+job_check_pids(const struct job *job, struct error *err)
+{
+	struct images_set set;
+	int ret;
+
+	if (images_check(job->images_fd, &set, err) < 0)
+		return -1;
+	ret = host_check_pids_free(set.pids, set.pid_count, err);
+	images_set_clear(&set);
+	return ret;
+}
+
 static void
 job_send_restore(struct job *job)
 {
@@ -746,7 +765,9 @@ job_send_restore(struct job *job)
 	req.opts = &opts;
 	job_set_state(job, JOB_RESTORING, "");
 	job_set_deadline(job, &job_phase_restoring);
-	if (worker_send(job->worker, &req, &err) < 0)
+	if (job_check_pids(job, &err) < 0)
+		job_fail(job, err.code, err.message, NULL);
+	else if (worker_send(job->worker, &req, &err) < 0)
 		job_fail(job, "worker-died", err.message, NULL);
 }
 

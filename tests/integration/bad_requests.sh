@@ -8,7 +8,7 @@ set -euo pipefail
 begin_test
 start_ctrd 1
 
-# An image set as far as a file check can tell, and a directory without one.
+# A directory with an empty inventory.img, and a directory without one.
 mkdir -p fake-images no-images
 touch fake-images/inventory.img no-images/dump.log
 
@@ -74,12 +74,15 @@ cases = [
     ("relative images_dir", restore(5, images_dir="relative/images"), 5,
      "invalid-params", "images_dir"),
     ("missing images_dir", restore(6, images_dir=test_dir + "/missing"), 6,
-     "invalid-images", None),
+     "image-missing", "images_dir"),
     ("images_dir without inventory.img",
-     restore(7, images_dir=test_dir + "/no-images"), 7, "invalid-images", None),
+     restore(7, images_dir=test_dir + "/no-images"), 7, "image-missing",
+     "images_dir"),
     ("images_dir is a file",
      restore(14, images_dir=test_dir + "/fake-images/inventory.img"), 14,
-     "invalid-images", None),
+     "image-missing", "images_dir"),
+    ("empty inventory.img", restore(17, images_dir=fake), 17,
+     "image-corrupt", "images_dir"),
     ("log_level 9", restore(8, images_dir=fake, log_level=9), 8,
      "invalid-params", "log_level"),
     ("log_level as a string", restore(15, images_dir=fake, log_level="4"), 15,

@@ -40,8 +40,9 @@ test_cleanup() {
 start_workload stuck 8 --seed 61
 stuck_pid=$workload_pid
 dump_workload "$stuck_pid" "$test_dir/stuck-images"
-rm "$test_dir/stuck-images/inventory.img"
-mkfifo "$test_dir/stuck-images/inventory.img"
+# CRIU opens files.img before it forks any task, and ctrd does not read it.
+rm "$test_dir/stuck-images/files.img"
+mkfifo "$test_dir/stuck-images/files.img"
 start_workload waiting 8 --seed 62
 dump_workload "$workload_pid" "$test_dir/waiting-images"
 
@@ -104,7 +105,8 @@ for ((i = 0; i < 200; i++)); do
 done
 server=$(event_value server_pid lazy-pages-ready <lazy.jsonl)
 is_pid "$server" || fail "no server pid in the lazy-pages-ready event of job $lazy_job"
-wait_job_state "$lazy_job" restored
+# Slowed down, the restore itself takes a few seconds, more under ASan.
+wait_job_state "$lazy_job" restored 120
 record_restored_pid "$lazy_pid"
 assert_eq false "$(job_value "$lazy_job" pages_complete)" "pages_complete of job $lazy_job with its server stopped"
 wait_job_state "$lazy_job" failed

@@ -4,9 +4,10 @@
 # restored process runs on.  A restore still running at stop_timeout is
 # canceled, and its CRIU worker does not outlive ctrd.
 #
-# A FIFO in place of inventory.img keeps CRIU blocked in open(), so a
-# restore stays running for as long as the test wants.  Writing the real
-# inventory into the FIFO lets that restore go on and finish.
+# A FIFO in place of files.img keeps CRIU blocked in open(), before it
+# forks any task, so a restore stays running for as long as the test
+# wants.  Writing the real files.img into the FIFO lets that restore go on
+# and finish.  ctrd itself reads only inventory.img and pstree.img.
 #
 # ctrd runs under subreaper.py here, so the processes that outlive it are
 # reparented to that script, which reaps them, instead of to PID 1.
@@ -21,8 +22,8 @@ trap 'status=$?; set +e; kill_orphans; (exit "$status"); cleanup' EXIT
 start_workload big 256 --seed 21
 big_pid=$workload_pid
 dump_workload "$big_pid" "$test_dir/big-images"
-mv "$test_dir/big-images/inventory.img" "$test_dir/big-inventory.img"
-mkfifo "$test_dir/big-images/inventory.img"
+mv "$test_dir/big-images/files.img" "$test_dir/big-files.img"
+mkfifo "$test_dir/big-images/files.img"
 start_workload small 8 --seed 22
 dump_workload "$workload_pid" "$test_dir/small-images"
 
@@ -44,9 +45,9 @@ assert_eq restoring "$(job_value "$big_job" state)" "state of job $big_job befor
 kill -TERM "$ctrd_pid"
 wait_until 5 file_has ctrd.log "stopping: waiting up to 60 s" || true
 assert_file_contains ctrd.log "stopping: waiting up to 60 s" "ctrd log after SIGTERM"
-# The running restore goes on once CRIU can read its inventory.
-timeout 20 cp "$test_dir/big-inventory.img" "$test_dir/big-images/inventory.img" ||
-	fail "CRIU did not open the inventory of job $big_job within 20 s"
+# The running restore goes on once CRIU can read its files.img.
+timeout 20 cp "$test_dir/big-files.img" "$test_dir/big-images/files.img" ||
+	fail "CRIU did not open files.img of job $big_job within 20 s"
 assert_eq "exit 0" "$(wait_ctrd_exit 60)" "wait status of ctrd after SIGTERM"
 [ ! -e "$ctrd_socket" ] || fail "ctrd left its socket $ctrd_socket behind"
 
@@ -74,8 +75,8 @@ kill_orphans
 # A restore stuck past stop_timeout is canceled and its worker killed.
 start_workload stuck 8 --seed 23
 dump_workload "$workload_pid" "$test_dir/stuck-images"
-rm "$test_dir/stuck-images/inventory.img"
-mkfifo "$test_dir/stuck-images/inventory.img"
+rm "$test_dir/stuck-images/files.img"
+mkfifo "$test_dir/stuck-images/files.img"
 echo '{"stop_timeout": 2}' >"$test_dir/ctrd-short.json"
 start_reaped_ctrd "$test_dir/ctrd-short.json"
 # The new ctrd lists the jobs of the first one from its job history.

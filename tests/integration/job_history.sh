@@ -17,8 +17,10 @@ dump_workload "$kept_pid" "$test_dir/kept-images"
 start_workload stuck 8 --seed 52
 stuck_pid=$workload_pid
 dump_workload "$stuck_pid" "$test_dir/stuck-images"
-mv "$test_dir/stuck-images/inventory.img" "$test_dir/stuck-inventory.img"
-mkfifo "$test_dir/stuck-images/inventory.img"
+# CRIU blocks in open() on this FIFO before it forks any task.  ctrd itself
+# reads only inventory.img and pstree.img, so it accepts the job.
+mv "$test_dir/stuck-images/files.img" "$test_dir/stuck-files.img"
+mkfifo "$test_dir/stuck-images/files.img"
 start_workload queued 8 --seed 53
 dump_workload "$workload_pid" "$test_dir/queued-images"
 
@@ -45,8 +47,8 @@ kill -KILL "$ctrd_pid"
 assert_eq "signal 9" "$(wait_ctrd_exit 10)" "wait status of ctrd after SIGKILL"
 # Let the orphaned CRIU worker of the stuck job go on: with ctrd gone it
 # cannot finish, and it must not leave the job's processes behind.
-timeout 20 cp "$test_dir/stuck-inventory.img" "$test_dir/stuck-images/inventory.img" ||
-	fail "CRIU did not open the inventory of job $stuck_job within 20 s"
+timeout 20 cp "$test_dir/stuck-files.img" "$test_dir/stuck-images/files.img" ||
+	fail "CRIU did not open files.img of job $stuck_job within 20 s"
 wait_pid_gone "$stuck_pid" 10 || fail "pid $stuck_pid of the interrupted restore runs after its worker ended"
 pid_running "$kept_pid" || fail "restored pid $kept_pid died with ctrd"
 # Every CRIU worker of the killed ctrd, idle or not, exits once its socket

@@ -2,8 +2,9 @@
 # ctrd's limits reject work with a clear error instead of piling it up: a
 # restore stuck in CRIU fails at restore_timeout, a full queue rejects new
 # jobs with queue-full, and a client over max_connections gets one
-# too-many-connections line.  A FIFO in place of inventory.img keeps CRIU
-# blocked in open(), a real stuck restore.
+# too-many-connections line.  A FIFO in place of files.img keeps CRIU
+# blocked in open(), a real stuck restore.  ctrd itself reads only
+# inventory.img and pstree.img, so it accepts the job.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,8 +16,8 @@ start_ctrd 1 "$criu_bin" --config "$test_dir/ctrd.json"
 start_workload stuck 8 --seed 13
 pid=$workload_pid
 dump_workload "$pid" "$test_dir/images"
-rm "$test_dir/images/inventory.img"
-mkfifo "$test_dir/images/inventory.img"
+rm "$test_dir/images/files.img"
+mkfifo "$test_dir/images/files.img"
 
 python3 - "$ctrd_socket" "$test_dir/images" <<'PY' || fail "limit checks failed"
 import json, socket, sys, time

@@ -1,12 +1,17 @@
 #!/bin/bash
 # Restoring an image set while its first restored copy still runs fails
 # with pid-in-use, because CRIU restores each process with its dumped pid.
-# The failure leaves the first copy running and ctrd serving.
+# ctrd detects that before CRIU runs and rejects the request, and checks
+# again when a queued job starts.  The first copy runs on, and ctrd keeps
+# serving.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 begin_test
-start_ctrd 2
+# One restore at a time, so jobs queue.  The low log cap ends the truncated
+# image's restore, which keeps ctrd's only restore slot for about a second.
+echo '{"max_running": 1, "max_log_bytes": 4194304}' >"$test_dir/ctrd.json"
+start_ctrd 1 "$criu_bin" --config "$test_dir/ctrd.json"
 
 start_workload first 16 --seed 4
 first_pid=$workload_pid
@@ -14,6 +19,13 @@ dump_workload "$first_pid" "$test_dir/first-images"
 start_workload fresh 16 --seed 5
 fresh_pid=$workload_pid
 dump_workload "$fresh_pid" "$test_dir/fresh-images"
+start_workload queued 16 --seed 6
+queued_pid=$workload_pid
+dump_workload "$queued_pid" "$test_dir/queued-images"
+start_workload holder 16 --seed 7
+dump_workload "$workload_pid" "$test_dir/holder-images"
+pages=$(ls "$test_dir"/holder-images/pages-*.img | head -n 1)
+truncate -s 4096 "$pages"
 
 run_cli first.out restore "$test_dir/first-images"
 assert_eq 0 "$cli_status" "exit status of the first restore (stderr: $(cat first.out.err))"
@@ -21,32 +33,29 @@ first_job=$(newest_job)
 record_restored_pid "$(job_value "$first_job" pid)"
 assert_eq "$first_pid" "$(job_value "$first_job" pid)" "pid of first job $first_job"
 
-# The same images again, while the first copy still uses the pid.
-run_cli second.jsonl --json restore "$test_dir/first-images"
+# The same images again, while the first copy still uses the pid: ctrd
+# rejects the request before CRIU runs, naming the pid and its holder.
+jobs_before=$(cli --json list | json_value jobs | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+run_cli second.json --json restore "$test_dir/first-images"
 assert_ne 0 "$cli_status" "exit status of ctrd-cli restore of images whose pid is in use"
-second_job=$(json_value job <second.jsonl)
-assert_ne "$first_job" "$second_job" "id of the second job"
-python3 - second.jsonl "$second_job" "$first_pid" <<'PY' || fail "no matching failed event in $test_dir/second.jsonl (see above)"
+python3 - second.json "$first_pid" <<'PY' || fail "no matching pid-in-use error in $test_dir/second.json (see above)"
 import json, re, sys
 
-path, job, pid = sys.argv[1], sys.argv[2], sys.argv[3]
-events = [json.loads(line) for line in open(path) if line.strip()]
-failed = [e for e in events if e.get("event") == "failed" and e.get("job") == job]
-if len(failed) != 1:
-    sys.exit(f"expected one failed event for job {job}, got {len(failed)}")
-event = failed[0]
-if event.get("code") != "pid-in-use":
-    sys.exit(f"failed event: expected code 'pid-in-use', got {event.get('code')!r}")
-if not re.search(r"\b%s\b" % pid, event.get("message", "")):
-    sys.exit(f"failed event: expected a message naming pid {pid}, got {event.get('message')!r}")
-if not isinstance(event.get("log"), list) or not event["log"]:
-    sys.exit(f"failed event: expected CRIU log lines, got {event.get('log')!r}")
+path, pid = sys.argv[1], sys.argv[2]
+reply = json.loads(open(path).readline())
+error = reply.get("error")
+if not isinstance(error, dict):
+    sys.exit(f"expected an error reply, got {reply!r}")
+if error.get("code") != "pid-in-use":
+    sys.exit(f"expected code 'pid-in-use', got {error.get('code')!r}")
+message = error.get("message", "")
+if not re.search(r"\bpid %s\b" % pid, message):
+    sys.exit(f"expected a message naming pid {pid}, got {message!r}")
+if "'ctrd-workload'" not in message:
+    sys.exit(f"expected a message naming the holder 'ctrd-workload', got {message!r}")
 PY
-assert_eq failed "$(job_value "$second_job" state)" "state of second job $second_job"
-assert_eq pid-in-use "$(job_value "$second_job" error.code)" "error code of second job $second_job"
-message=$(job_value "$second_job" error.message)
-[[ "$message" =~ (^|[^0-9])$first_pid([^0-9]|$) ]] ||
-	fail "error message of second job $second_job: expected it to name pid $first_pid, got '$message'"
+jobs_after=$(cli --json list | json_value jobs | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+assert_eq "$jobs_before" "$jobs_after" "number of jobs after the rejected restore"
 
 # The first copy runs on untouched, and ctrd still serves and restores.
 assert_eq restored "$(job_value "$first_job" state)" "state of first job $first_job after the failed restore"
@@ -59,4 +68,29 @@ fresh_job=$(newest_job)
 record_restored_pid "$(job_value "$fresh_job" pid)"
 assert_eq "$fresh_pid" "$(job_value "$fresh_job" pid)" "pid of fresh job $fresh_job"
 check_heartbeat "$test_dir/fresh"
+
+# Two restores of the same images queue behind the holder's restore.  Both
+# are accepted, because their pids are free then, and the second fails
+# when it starts, because the first has taken them.
+run_cli holder.out restore --detach "$test_dir/holder-images"
+assert_eq 0 "$cli_status" "exit status of the holder's restore (stderr: $(cat holder.out.err))"
+run_cli queued1.out restore --detach "$test_dir/queued-images"
+assert_eq 0 "$cli_status" "exit status of the first queued restore (stderr: $(cat queued1.out.err))"
+run_cli queued2.out restore --detach "$test_dir/queued-images"
+assert_eq 0 "$cli_status" "exit status of the second queued restore (stderr: $(cat queued2.out.err))"
+queued1_job=$(cat queued1.out)
+queued2_job=$(cat queued2.out)
+for ((i = 0; i < 300; i++)); do
+	[ "$(job_value "$queued2_job" state)" = failed ] && break
+	sleep 0.1
+done
+assert_eq failed "$(job_value "$queued2_job" state)" "state of second queued job $queued2_job"
+record_restored_pid "$(job_value "$queued1_job" pid)"
+assert_eq restored "$(job_value "$queued1_job" state)" "state of first queued job $queued1_job"
+assert_eq "$queued_pid" "$(job_value "$queued1_job" pid)" "pid of first queued job $queued1_job"
+assert_eq pid-in-use "$(job_value "$queued2_job" error.code)" "error code of second queued job $queued2_job"
+message=$(job_value "$queued2_job" error.message)
+[[ "$message" == *"pid $queued_pid of the image is in use by process 'ctrd-workload'"* ]] ||
+	fail "error message of second queued job $queued2_job: expected it to name pid $queued_pid and 'ctrd-workload', got '$message'"
+check_heartbeat "$test_dir/queued"
 log PASS

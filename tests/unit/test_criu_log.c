@@ -1,7 +1,11 @@
 /*
  * Unit tests for finding the cause of a failed restore in a CRIU log.  The
  * fixtures follow CRIU 4.x's log format and messages: "(seconds) pid: Error
- * (file:line): text", with the pid column only in forked tasks.
+ * (file:line): text", with the pid column only in forked tasks.  CRIU
+ * 4.2.1 logged the lines of the missing, truncated and foreign-format
+ * images and of the missing capabilities, restoring damaged copies of a
+ * dumped ctrd-workload.  The other lines follow messages in CRIU 4.2's
+ * source.
  */
 #include <sys/stat.h>
 
@@ -44,6 +48,49 @@
 	"code 1"
 #define FAILED_LINE \
 	"(00.012345) Error (criu/cr-restore.c:2324): Restoring FAILED."
+
+/* A missing core-PID.img reads as an empty image (criu/protobuf.c). */
+#define NO_CORE_LINE "(00.023915) No core-10121.img image"
+#define EMPTY_EOF_LINE \
+	"(00.023916) Error (criu/protobuf.c:72): Unexpected EOF on " \
+	"(empty-image)"
+/* A missing pages-1.img: the restorer's read fails with EBADF. */
+#define NO_PAGES_LINE "(00.024097)  10121: No pages-1.img image"
+#define NO_TTY_LINE "(00.023904)  10121: No tty-info.img image"
+#define PAGES_READ_LINE \
+	"(00.024636) pie: 10121: Error (criu/pie/restorer.c:1907): Can't " \
+	"read pages data (-9)"
+/* A truncated pages-1.img: the restorer reads 0 bytes, forever. */
+#define PREADV_LINE \
+	"(02.068125) pie: 10121: Preadv 0x55ff73426000:8192... (10 iovs)"
+#define RETURNED_0_LINE "(02.068126) pie: 10121: `- returned 0"
+#define CORE_MAGIC_LINE \
+	"(00.018845) Error (criu/image.c:563): Magic doesn't match for " \
+	"core-10121.img"
+#define IMAGE_FORMAT_LINE \
+	"(00.024805) Error (criu/image.c:89): Not supported images version 3"
+#define PLUGIN_LINE \
+	"(00.024810) Error (criu/image.c:198): Missing required plugin: " \
+	"amdgpu_plugin"
+/* ctrd run with CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE dropped. */
+#define CAP_40_LINE "(00.000066) Effective capability 40 missing"
+#define CAP_21_LINE "(00.000070) Effective capability 21 missing"
+#define OPEN_DENIED_LINE \
+	"(00.040100)   7171: Error (criu/files-reg.c:2353): Can't open file " \
+	"srv/app/data.db on restore: Permission denied"
+#define TCP_LINE \
+	"(00.041000)   7171: Error (criu/sk-inet.c:912): Connected TCP " \
+	"socket in image"
+#define UFFD_LINE \
+	"(00.003100) Error (criu/uffd.c:314): uffd: Unable to open an " \
+	"userfaultfd descriptor: Operation not permitted"
+/* A pid above kernel.pid_max, which clone3() rejects with EINVAL. */
+#define FORK_EINVAL_LINE \
+	"(00.002411)      1: Error (criu/cr-restore.c:1230): Can't fork for " \
+	"4000000: Invalid argument"
+#define MAPPING_LINE \
+	"(00.026000) pie: 7171: Error (criu/pie/restorer.c:1883): Can't " \
+	"restore 7f3a1c000000 mapping with 7f3a1c001000"
 
 #define VERSION_LINE "(00.000000) Version: 4.2 (gitid 0)"
 #define KDAT_LINE "(00.000210) Loaded kdat cache from /run/criu.kdat"
@@ -110,14 +157,137 @@ static const struct explain_case explain_cases[] = {
 		MAGIC_LINE, 3,
 	},
 	{
-		"unknown error",
+		"denied mount",
 		VERSION_LINE "\n"
 		RLIMIT_LINE "\n"
 		MOUNT_LINE "\n"
 		FAILED_LINE "\n",
+		"permission", "CRIU: mnt-v2: Can't mount at /mnt/data", MOUNT_LINE,
+		4,
+	},
+	{
+		"denied file open",
+		VERSION_LINE "\n"
+		OPEN_DENIED_LINE "\n"
+		FAILED_LINE "\n",
+		"permission", "srv/app/data.db on restore: Permission denied",
+		OPEN_DENIED_LINE, 3,
+	},
+	{
+		"missing capabilities",
+		VERSION_LINE "\n"
+		CAP_40_LINE "\n"
+		CAP_21_LINE "\n",
+		"permission", "neither CAP_CHECKPOINT_RESTORE nor CAP_SYS_ADMIN",
+		CAP_21_LINE, 3,
+	},
+	{
+		"missing core image",
+		VERSION_LINE "\n"
+		RLIMIT_LINE "\n"
+		"(00.023889) No apparmor.img image\n"
+		NO_CORE_LINE "\n"
+		EMPTY_EOF_LINE "\n"
+		FAILED_LINE "\n",
+		"image-missing", "image file 'core-10121.img' is missing",
+		EMPTY_EOF_LINE, 6,
+	},
+	{
+		"missing image unnamed",
+		VERSION_LINE "\n"
+		EMPTY_EOF_LINE "\n"
+		FAILED_LINE "\n",
+		"image-missing", "names it only at log_level 3", EMPTY_EOF_LINE,
+		3,
+	},
+	{
+		"missing pages image",
+		VERSION_LINE "\n"
+		NO_PAGES_LINE "\n"
+		"(00.024113)  10121: nr_restored_pages: 2078\n"
+		NO_TTY_LINE "\n"
+		PAGES_READ_LINE "\n"
+		FAILED_LINE "\n",
+		"image-missing", "image file 'pages-1.img' is missing",
+		PAGES_READ_LINE, 6,
+	},
+	{
+		"unreadable pages",
+		VERSION_LINE "\n"
+		NO_TTY_LINE "\n"
+		PAGES_READ_LINE "\n"
+		FAILED_LINE "\n",
+		"image-corrupt", "Can't read pages data (-9)", PAGES_READ_LINE, 4,
+	},
+	{
+		"truncated pages loop",
+		VERSION_LINE "\n"
+		RLIMIT_LINE "\n"
+		PREADV_LINE "\n"
+		RETURNED_0_LINE "\n"
+		PREADV_LINE "\n"
+		RETURNED_0_LINE "\n",
+		"image-corrupt", "a pages-*.img file is shorter", RETURNED_0_LINE,
+		4,
+	},
+	{
+		"wrong magic",
+		VERSION_LINE "\n"
+		NO_TTY_LINE "\n"
+		CORE_MAGIC_LINE "\n"
+		FAILED_LINE "\n",
+		"image-corrupt", "Magic doesn't match for core-10121.img",
+		CORE_MAGIC_LINE, 4,
+	},
+	{
+		"foreign image format",
+		VERSION_LINE "\n"
+		RLIMIT_LINE "\n"
+		IMAGE_FORMAT_LINE "\n",
+		"criu-version", "Not supported images version 3",
+		IMAGE_FORMAT_LINE, 3,
+	},
+	{
+		"missing plugin",
+		VERSION_LINE "\n"
+		PLUGIN_LINE "\n"
+		FAILED_LINE "\n",
+		"criu-version", "Missing required plugin: amdgpu_plugin",
+		PLUGIN_LINE, 3,
+	},
+	{
+		"established TCP",
+		VERSION_LINE "\n"
+		TCP_LINE "\n"
+		FAILED_LINE "\n",
+		"options-mismatch", "restore it with tcp_established", TCP_LINE,
+		3,
+	},
+	{
+		"userfaultfd denied",
+		VERSION_LINE "\n"
+		UFFD_LINE "\n"
+		FAILED_LINE "\n",
+		"lazy-pages-failed", "Unable to open an userfaultfd descriptor",
+		UFFD_LINE, 3,
+	},
+	{
+		"pid above pid_max",
+		VERSION_LINE "\n"
+		FORK_EINVAL_LINE "\n"
+		FAILED_LINE "\n",
+		"restore-failed", "CRIU: Can't fork for 4000000: Invalid argument",
+		FORK_EINVAL_LINE, 3,
+	},
+	{
+		"unknown error",
+		VERSION_LINE "\n"
+		RLIMIT_LINE "\n"
+		MAPPING_LINE "\n"
+		FAILED_LINE "\n",
 		"restore-failed",
-		"CRIU: mnt-v2: Can't mount at /mnt/data: Permission denied",
-		MOUNT_LINE, 4,
+		"CRIU: Can't restore 7f3a1c000000 mapping with 7f3a1c001000",
+		MAPPING_LINE, 4,
 	},
 	{
 		"cause without newline",
@@ -174,12 +344,43 @@ test_explain(void **state)
 static void
 test_explain_strips_prefix(void **state)
 {
-	static const char log[] = MOUNT_LINE "\n";
+	static const char log[] = MAPPING_LINE "\n";
 	struct criu_log_cause cause;
 
 	criu_log_explain(log, strlen(log), &cause);
 	assert_string_equal(cause.message,
-	    "CRIU: mnt-v2: Can't mount at /mnt/data: Permission denied");
+	    "CRIU: Can't restore 7f3a1c000000 mapping with 7f3a1c001000");
+	criu_log_cause_clear(&cause);
+}
+
+/* A debug line matched as the cause loses its "(seconds) " prefix too. */
+static void
+test_explain_strips_debug_prefix(void **state)
+{
+	static const char log[] = CAP_40_LINE "\n" CAP_21_LINE "\n";
+	struct criu_log_cause cause;
+
+	criu_log_explain(log, strlen(log), &cause);
+	assert_string_equal(cause.code, "permission");
+	assert_non_null(strstr(cause.message,
+	    "(CRIU: Effective capability 21 missing)"));
+	criu_log_cause_clear(&cause);
+}
+
+/* Only "No NAME image" lines whose NAME the pattern expects name the file. */
+static void
+test_missing_needs_pages_name(void **state)
+{
+	static const char log[] =
+	    "(00.023231) No remap-fpath.img image\n"
+	    NO_TTY_LINE "\n"
+	    PAGES_READ_LINE "\n";
+	struct criu_log_cause cause;
+
+	criu_log_explain(log, strlen(log), &cause);
+	assert_string_equal(cause.code, "image-corrupt");
+	assert_null(strstr(cause.message, "tty-info.img"));
+	assert_null(strstr(cause.message, "remap-fpath.img"));
 	criu_log_cause_clear(&cause);
 }
 
@@ -263,7 +464,7 @@ test_excerpt_tail(void **state)
 
 /* A temporary directory for the log file of one test. */
 struct log_dir {
-	char path[64];
+	char path[UNIT_TEMP_DIR_SIZE];
 	int fd;
 };
 
@@ -274,14 +475,8 @@ log_dir_setup(void **state)
 
 	if (dir == NULL)
 		return -1;
-	snprintf(dir->path, sizeof(dir->path), "/tmp/ctrd-unit-XXXXXX");
-	if (mkdtemp(dir->path) == NULL) {
-		free(dir);
-		return -1;
-	}
-	dir->fd = open(dir->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir->fd = unit_make_temp_dir(dir->path);
 	if (dir->fd == -1) {
-		rmdir(dir->path);
 		free(dir);
 		return -1;
 	}
@@ -468,6 +663,10 @@ test_scan_lazy_progress(void **state)
 
 static const struct CMUnitTest single_tests[] = {
 	UNIT_TEST("explain strips prefix", test_explain_strips_prefix, NULL),
+	UNIT_TEST("explain strips debug prefix",
+	    test_explain_strips_debug_prefix, NULL),
+	UNIT_TEST("missing file needs its kind", test_missing_needs_pages_name,
+	    NULL),
 	UNIT_TEST("excerpt bounded", test_excerpt_bounded, NULL),
 	UNIT_TEST("excerpt of a log without errors", test_excerpt_tail, NULL),
 	DIR_TEST("explain_file large log", test_explain_file_large),
