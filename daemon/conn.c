@@ -25,7 +25,9 @@ struct conn {
 	size_t max_line;
 	bool closing;		/* no more output: free once flushed */
 	bool read_closed;	/* client shut down its side */
+	bool read_paused;	/* too much output unread, see conn_on_read */
 	struct event *drop_event;	/* frees a client that stopped reading */
+	struct event *peer_check;	/* polls a half-closed peer, see below */
 	struct ucred peer;
 	struct conn_follow {
 		struct job_watch *watch;
@@ -41,6 +43,18 @@ struct conn {
  * it must not make ctrd buffer without bound.
  */
 #define CONN_MAX_PENDING_BYTES (16 * 1024 * 1024)
+
+/*
+ * A client that sends requests faster than it reads the replies stops being
+ * read once this much output waits for it, and is read again once the
+ * output drains to half of it.  So output grows only with events of
+ * followed jobs, never with requests, and the total held for all clients
+ * stays near max_connections times this.
+ */
+#define CONN_READ_PAUSE_BYTES (256 * 1024)
+
+/* Interval between checks that a half-closed peer still has its socket. */
+#define CONN_PEER_CHECK_SECONDS 1
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
 static void conn_handle_tail(struct conn *conn);
@@ -154,17 +168,40 @@ conn_free(struct conn *conn)
 	if (conn->closed != NULL)
 		conn->closed(conn, conn->arg);
 	event_free(conn->drop_event);
+	event_free(conn->peer_check);
 	bufferevent_free(conn->bev);
 	free(conn);
+}
+
+/* Stop reading requests until the client has read most of its replies. */
+static void
+conn_pause_reading(struct conn *conn)
+{
+	conn->read_paused = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	bufferevent_setwatermark(conn->bev, EV_WRITE, CONN_READ_PAUSE_BYTES / 2,
+	    0);
 }
 
 static void
 conn_on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *conn = arg;
+	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
 
-	if (conn->closing)
-		conn_free(conn);
+	if (conn->closing) {
+		if (pending == 0)
+			conn_free(conn);
+		return;
+	}
+	if (!conn->read_paused || pending > CONN_READ_PAUSE_BYTES / 2)
+		return;
+	conn->read_paused = false;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	if (!conn->read_closed)
+		bufferevent_enable(bev, EV_READ);
+	/* Lines that arrived before the pause raise no new read event. */
+	conn_on_read(bev, conn);
 }
 
 void
@@ -191,6 +228,15 @@ conn_peer_gone(struct conn *conn)
 	    errno == EPIPE;
 }
 
+static void
+conn_on_peer_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (conn_peer_gone(conn))
+		conn_free(conn);
+}
+
 /*
  * On EOF, handle the requests already received.  A client that only shut
  * down its side still gets its replies and the events of the jobs it
@@ -199,6 +245,7 @@ conn_peer_gone(struct conn *conn)
 static void
 conn_on_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct timeval interval = { CONN_PEER_CHECK_SECONDS, 0 };
 	struct conn *conn = arg;
 
 	if (what & BEV_EVENT_ERROR) {
@@ -217,8 +264,17 @@ conn_on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	conn->read_closed = true;
 	bufferevent_disable(bev, EV_READ);
-	if (!conn_follows_any(conn))
+	if (!conn_follows_any(conn)) {
 		conn_close_after_flush(conn);
+		return;
+	}
+	/*
+	 * With reading off, the loop would see the client close its socket
+	 * only at the next event of a job it follows, which for a restored
+	 * tree may come days later.  Until then the connection would count
+	 * against max_connections, so look for the close every second.
+	 */
+	evtimer_add(conn->peer_check, &interval);
 }
 
 static void
@@ -275,7 +331,12 @@ conn_on_read(struct bufferevent *bev, void *arg)
 	size_t len;
 	char *line;
 
-	while (!conn->closing) {
+	while (!conn->closing && !conn->read_paused) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    CONN_READ_PAUSE_BYTES) {
+			conn_pause_reading(conn);
+			return;
+		}
 		eol = evbuffer_search_eol(input, NULL, NULL, EVBUFFER_EOL_LF);
 		if (eol.pos == -1) {
 			if (evbuffer_get_length(input) >= conn->max_line)
@@ -320,13 +381,18 @@ conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
 	conn->arg = arg;
 	conn->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	conn->drop_event = evtimer_new(base, conn_on_drop, conn);
-	if (conn->bev == NULL || conn->drop_event == NULL) {
+	conn->peer_check = event_new(base, -1, EV_PERSIST, conn_on_peer_check,
+	    conn);
+	if (conn->bev == NULL || conn->drop_event == NULL ||
+	    conn->peer_check == NULL) {
 		if (conn->bev != NULL)
 			bufferevent_free(conn->bev);
 		else
 			close(fd);
 		if (conn->drop_event != NULL)
 			event_free(conn->drop_event);
+		if (conn->peer_check != NULL)
+			event_free(conn->peer_check);
 		free(conn);
 		return NULL;
 	}

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -113,6 +114,53 @@ daemon_on_jobs_changed(void *arg)
 	event_active(daemon->status_event, EV_TIMEOUT, 0);
 }
 
+/*
+ * Return how many client connections the descriptor limit leaves room
+ * for, at most max_connections.  Each connection takes one descriptor.  A
+ * reserve stays free for what jobs and workers open: a worker socket, the
+ * images and work dirs, CRIU's log and the lazy-pages server's pipes come
+ * to about 8 per running job.
+ */
+static int
+daemon_connection_budget(const struct config *config)
+{
+	int reserve = 64 + 8 * config->max_running + 2 * config->workers;
+	struct rlimit limit;
+	long long budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 ||
+	    limit.rlim_cur == RLIM_INFINITY)
+		return config->max_connections;
+	budget = (long long)limit.rlim_cur - reserve;
+	if (budget >= config->max_connections)
+		return config->max_connections;
+	if (budget < 1)
+		budget = 1;
+	log_warning(NULL, "max_connections %d does not fit the descriptor limit of %llu with %d kept for jobs and workers; accepting at most %lld connections (raise LimitNOFILE=)",
+	    config->max_connections, (unsigned long long)limit.rlim_cur,
+	    reserve, budget);
+	return (int)budget;
+}
+
+/*
+ * Raise the soft descriptor limit to the hard one, which needs no
+ * privilege.  CRIU workers inherit it, and restoring a process with many
+ * open files needs as many descriptors.
+ */
+static void
+daemon_raise_fd_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 ||
+	    limit.rlim_cur == limit.rlim_max)
+		return;
+	limit.rlim_cur = limit.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
+		log_warning(NULL, "raise the descriptor limit to %llu: %s, continuing",
+		    (unsigned long long)limit.rlim_max, strerror(errno));
+}
+
 static int
 daemon_listen(struct daemon *daemon, struct error *err)
 {
@@ -121,12 +169,12 @@ daemon_listen(struct daemon *daemon, struct error *err)
 	if (daemon->listen_fd >= 0) {
 		daemon->server = server_adopt(daemon->base, daemon->listen_fd,
 		    daemon->api, config->max_request_bytes,
-		    config->max_connections, err);
+		    daemon_connection_budget(config), err);
 		daemon->listen_fd = -1;
 	} else {
 		daemon->server = server_new(daemon->base, config->socket_path,
 		    daemon->api, config->max_request_bytes,
-		    config->max_connections, err);
+		    daemon_connection_budget(config), err);
 	}
 	return daemon->server != NULL ? 0 : -1;
 }
@@ -270,7 +318,7 @@ daemon_apply_config(struct daemon *daemon)
 	jobs_set_limits(daemon->jobs, &jobs_config);
 	if (daemon->server != NULL)
 		server_set_limits(daemon->server, config->max_request_bytes,
-		    config->max_connections);
+		    daemon_connection_budget(config));
 }
 
 /* Reload the config; a config that fails to load changes nothing. */
@@ -385,6 +433,7 @@ daemon_setup_jobs(struct daemon *daemon, struct error *err)
 static int
 daemon_setup(struct daemon *daemon, struct error *err)
 {
+	daemon_raise_fd_limit();
 	daemon->base = event_base_new();
 	if (daemon->base == NULL)
 		return error_set(err, "internal", "create event loop");
@@ -401,8 +450,14 @@ daemon_setup(struct daemon *daemon, struct error *err)
 	    criu_probe(daemon->config.criu_path, DAEMON_PROBE_TIMEOUT_MS,
 	    &daemon->criu, err) < 0)
 		return -1;
-	log_notice(NULL, "CRIU %s at '%s', lazy pages supported",
-	    daemon->criu.version, daemon->config.criu_path);
+	if (daemon->criu.lazy_pages)
+		log_notice(NULL, "CRIU %s at '%s', lazy pages supported",
+		    daemon->criu.version, daemon->config.criu_path);
+	else
+		log_warning(NULL, "CRIU %s at '%s' reports no lazy-pages support, which needs userfaultfd from the kernel and the capabilities to use it (check with 'criu check --feature uffd-noncoop'): restores with lazy_pages are rejected, continuing",
+		    daemon->criu.version, daemon->config.criu_path);
+	if (daemon->criu.kdat_problem[0] != '\0')
+		log_notice(NULL, "%s", daemon->criu.kdat_problem);
 	if (daemon_setup_events(daemon, err) < 0)
 		return -1;
 	return daemon_setup_jobs(daemon, err);

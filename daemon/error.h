@@ -13,8 +13,11 @@
  * "pid-in-use", ...) and points to a static string.  `field` names the
  * request member at fault, or is NULL.  It points to `field_name`, a copy
  * cut to ERROR_FIELD_MAX - 1 bytes, because the name may be a JSON key that
- * is freed before the error is reported.  Never copy the struct by value,
- * because the copy's `field` would point into the original.
+ * is freed before the error is reported.  Both `message` and `field_name`
+ * are valid UTF-8, so that a JSON reply can carry them, because the setters
+ * replace each byte that is not part of a valid sequence with '?'.  Never
+ * copy the struct by value, because the copy's `field` would point into the
+ * original.
  */
 struct error {
 	const char *code;

@@ -31,7 +31,7 @@
 struct server_conn {
 	struct server *server;
 	struct conn *conn;
-	LIST_ENTRY(server_conn) entry;
+	LIST_ENTRY(server_conn) link;
 };
 
 struct server {
@@ -54,7 +54,7 @@ server_on_conn_closed(struct conn *conn, void *arg)
 	struct server_conn *entry = arg;
 
 	entry->server->connections--;
-	LIST_REMOVE(entry, entry);
+	LIST_REMOVE(entry, link);
 	free(entry);
 }
 
@@ -102,7 +102,7 @@ server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		log_err(NULL, "set up a client connection: out of memory");
 		return;
 	}
-	LIST_INSERT_HEAD(&server->conns, entry, entry);
+	LIST_INSERT_HEAD(&server->conns, entry, link);
 	server->connections++;
 }
 

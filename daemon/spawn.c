@@ -73,7 +73,7 @@ static void
 spawn_child(const char *const argv[], const struct spawn_fd *fds,
     size_t count, int stderr_fd, int dir_fd, int report_fd)
 {
-	int saved, high_fd;
+	int saved, high_fd, max_child_fd = 2;
 	size_t i;
 
 	spawn_reset_signals();
@@ -83,8 +83,15 @@ spawn_child(const char *const argv[], const struct spawn_fd *fds,
 		unsetenv(spawn_unset_env[i]);
 	if (dir_fd != -1 && fchdir(dir_fd) == -1)
 		goto fail;
-	/* Keep the report pipe well above the child's descriptor numbers. */
-	high_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 256);
+	/*
+	 * Keep the report pipe above the child's descriptor numbers, so no
+	 * dup2() below replaces it.  Any number above them will do: a fixed
+	 * high number fails under a low RLIMIT_NOFILE.
+	 */
+	for (i = 0; i < count; i++)
+		if (fds[i].child_fd > max_child_fd)
+			max_child_fd = fds[i].child_fd;
+	high_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, max_child_fd + 1);
 	if (high_fd == -1)
 		goto fail;
 	report_fd = high_fd;

@@ -3,7 +3,8 @@
 # job fails with lazy-pages-failed and ctrd kills the restored tree, since
 # every page the server had not copied would read back as zeros.  The
 # server is stopped with SIGSTOP the moment it is ready, so it dies with
-# pages still to copy however fast this machine is, then killed.
+# pages still to copy however fast this machine is, then killed.  A second
+# server is killed while it copies pages into a tree that already runs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -71,4 +72,24 @@ for child in $(ps -o pid= --ppid "$ctrd_pid"); do
 	[ "$(readlink "/proc/$child/exe" 2>/dev/null || true)" != "$(readlink -f "$workload_bin")" ] ||
 		fail "ctrd still has a restored workload child, pid $child"
 done
+
+# The server is killed again, this time while it copies the pages of a
+# tree that already runs: the job is restored, and fails only then.
+start_workload transfer 512 --seed 22
+transfer_pid=$workload_pid
+dump_workload "$transfer_pid" "$test_dir/transfer-images"
+python3 "$source_dir/tests/integration/kill_during_restore.py" \
+	"$ctrd_socket" "$test_dir/transfer-images" transfer server --lazy \
+	>transfer.jsonl 2>transfer.err ||
+	fail "lazy restore whose server was killed mid-transfer did not end: $(cat transfer.err)"
+job=$(json_value job <transfer.jsonl)
+log "job $job: $(cat transfer.err)"
+assert_ne "" "$(event_value transfer.jsonl restored pid)" "restored event of job $job"
+assert_eq "" "$(event_value transfer.jsonl pages-complete job)" "pages-complete event of job $job"
+assert_eq lazy-pages-failed "$(event_value transfer.jsonl failed code)" "code of the failed event of job $job"
+assert_eq failed "$(job_value "$job" state)" "state of job $job"
+assert_eq lazy-pages-failed "$(job_value "$job" error.code)" "error code of job $job"
+wait_pid_gone "$transfer_pid" 5 ||
+	fail "restored pid $transfer_pid still exists after its pages stopped arriving"
+assert_no_strays
 log "ok"

@@ -17,6 +17,10 @@
 #   CI                 "true": running without root fails the test instead
 #                      of skipping it (a missing CRIU always fails)
 #   CTRD_TEST_KEEP     "1": keep the test directory after a failure
+#   CTRD_TEST_SANITIZED  "1": the binaries are built with ASan and UBSan
+#                      (ctest sets it in a CTRD_SANITIZE build), so memory
+#                      checks allow for ASan's overhead and sanitizer
+#                      reports go to files in the test directory
 
 test_name=$(basename "$0" .sh)
 source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -124,19 +128,19 @@ begin_test() {
 	sanitizer_log_to "$test_dir"
 }
 
-# In a sanitized run (ASAN_OPTIONS set, as ctest sets it in a CTRD_SANITIZE
-# build), make every sanitized process write its reports to $1/sanitizer.PID.
-# The stderr of ctrd's children and of ctrd-cli goes to files the test may
-# not read, or to /dev/null, so a report there would pass unnoticed.
+# In a sanitized run, make every sanitized process write its reports to
+# $1/sanitizer.PID.  The stderr of ctrd's children and of ctrd-cli goes to
+# files the test may not read, or to /dev/null, so a report there would
+# pass unnoticed.
 sanitizer_log_to() {
-	[ -n "${ASAN_OPTIONS:-}" ] || return 0
-	export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$1/sanitizer"
+	[ "${CTRD_TEST_SANITIZED:-}" = 1 ] || return 0
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$1/sanitizer"
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$1/sanitizer"
 }
 
 # Print this test's sanitizer reports and succeed if there are any: the
 # files from sanitizer_log_to, or reports in ctrd.log, where they go when
-# ASAN_OPTIONS was not set.
+# sanitized binaries run without CTRD_TEST_SANITIZED.
 sanitizer_reports_found() {
 	local report found=1
 	for report in "$test_dir"/sanitizer.*; do
@@ -222,7 +226,7 @@ cleanup() {
 	if declare -F test_cleanup >/dev/null; then
 		test_cleanup
 	fi
-	# ctrd has exited, so LeakSanitizer has written its report too.
+	# After ctrd's exit, so that LeakSanitizer's report at exit is there too.
 	if [ -n "$test_dir" ] && sanitizer_reports_found; then
 		log "FAIL: a sanitizer reported an error (see above)"
 		[ "$status" -ne 0 ] || status=1
@@ -548,15 +552,15 @@ wait_ctrd_exit() {
 	cat "$test_dir/ctrd.status"
 }
 
-# Wait until job $1 is in state $2.
+# Wait up to $3 seconds (default 15) until job $1 is in state $2.
 wait_job_state() {
-	local i state=
-	for ((i = 0; i < 300; i++)); do
+	local i state= seconds=${3:-15}
+	for ((i = 0; i < seconds * 20; i++)); do
 		state=$(job_value "$1" state 2>/dev/null || true)
 		[ "$state" = "$2" ] && return 0
 		sleep 0.05
 	done
-	fail "job $1: expected state '$2' within 15 s, last seen '$state'"
+	fail "job $1: expected state '$2' within $seconds s, last seen '$state'"
 }
 
 # Kill the restored processes that outlived ctrd; the subreaper reaps them.

@@ -297,7 +297,72 @@ test_bad_line(void **state)
 	assert_string_or_null(err.code, c->code);
 	assert_string_or_null(err.field, c->field);
 	assert_true(err.message[0] != '\0');
+	assert_json_string(err.message);
 	assert_id(req.id, c->id);
+	request_clear(&req);
+}
+
+/*
+ * A line whose error quotes a string that a fixed size cuts: `head`, then
+ * `count` copies of the multi-byte character `unit`, then `tail`.
+ */
+struct utf8_case {
+	const char *name;
+	const char *head;
+	const char *unit;
+	size_t count;
+	const char *tail;
+	const char *code;
+	const char *field;
+};
+
+static const struct utf8_case utf8_cases[] = {
+	/* jansson's context ends after the first byte of U+07A2. */
+	{ "parse error inside a character", "{\"metho\\", "\xde\x92", 1,
+	  "bc\"}", "parse-error", NULL },
+	/* "%.64s" ends after the first byte of the 32nd U+00E9. */
+	{ "method cut inside a character", "{\"method\":\"x", "\xc3\xa9", 40,
+	  "\"}", "method-not-found", "method" },
+	/* The 63 bytes of the field end in 2 of the 4 bytes of U+1F600. */
+	{ "member cut inside a character", "{\"method\":\"list\",\"x",
+	  "\xf0\x9f\x98\x80", 20, "\":1}", "invalid-request",
+	  "x\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	  "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	  "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+	  "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80??" },
+	/* The 511 bytes of the message end in 2 of the 3 bytes of U+20AC. */
+	{ "images_dir cut inside a character",
+	  "{\"method\":\"restore\",\"params\":{\"images_dir\":\"",
+	  "\xe2\x82\xac", 300, "\"}}", "invalid-params", "images_dir" },
+};
+
+/*
+ * The error text goes into a JSON reply, and jansson rejects a string that
+ * is not valid UTF-8, so a cut inside a character must not reach it.
+ */
+static void
+test_utf8_cut(void **state)
+{
+	const struct utf8_case *c = *state;
+	size_t unit_len = strlen(c->unit), len = 0, i;
+	char line[2048];
+	struct request req;
+	struct error err;
+
+	assert_true(strlen(c->head) + c->count * unit_len + strlen(c->tail) <
+	    sizeof(line));
+	len += (size_t)sprintf(line, "%s", c->head);
+	for (i = 0; i < c->count; i++)
+		len += (size_t)sprintf(line + len, "%s", c->unit);
+	len += (size_t)sprintf(line + len, "%s", c->tail);
+
+	error_clear(&err);
+	assert_int_equal(request_parse(line, len, &req, &err), -1);
+	assert_string_equal(err.code, c->code);
+	assert_string_or_null(err.field, c->field);
+	assert_json_string(err.message);
+	if (err.field != NULL)
+		assert_json_string(err.field);
 	request_clear(&req);
 }
 
@@ -454,7 +519,8 @@ int
 main(void)
 {
 	struct CMUnitTest tests[ARRAY_SIZE(good_cases) +
-	    ARRAY_SIZE(bad_cases) + ARRAY_SIZE(single_tests)];
+	    ARRAY_SIZE(bad_cases) + ARRAY_SIZE(utf8_cases) +
+	    ARRAY_SIZE(single_tests)];
 	size_t n = 0, i;
 
 	for (i = 0; i < ARRAY_SIZE(good_cases); i++)
@@ -463,6 +529,9 @@ main(void)
 	for (i = 0; i < ARRAY_SIZE(bad_cases); i++)
 		tests[n++] = (struct CMUnitTest)UNIT_TEST(bad_cases[i].name,
 		    test_bad_line, &bad_cases[i]);
+	for (i = 0; i < ARRAY_SIZE(utf8_cases); i++)
+		tests[n++] = (struct CMUnitTest)UNIT_TEST(utf8_cases[i].name,
+		    test_utf8_cut, &utf8_cases[i]);
 	for (i = 0; i < ARRAY_SIZE(single_tests); i++)
 		tests[n++] = single_tests[i];
 	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
