@@ -91,7 +91,8 @@ const struct cmd cmd_watch = {
 	.help =
 	    "Print job JOB as it is now, then its events as they arrive,\n"
 	    "until the job ends or ctrd closes the connection.  Exit with\n"
-	    "status 1 if the job failed or was canceled, and 0 otherwise.\n"
+	    "status 1 if the job failed or was canceled or ctrd closed the\n"
+	    "connection first, and 0 otherwise.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -h, --help  print this help and exit\n",

@@ -50,6 +50,10 @@ static const struct config_key config_keys[] = {
 	  true },
 	{ "max_connections", CONFIG_INT, CONFIG_FIELD(max_connections), 1,
 	  65536, true },
+	{ "max_connections_per_uid", CONFIG_INT,
+	  CONFIG_FIELD(max_connections_per_uid), 1, 65536, true },
+	{ "idle_timeout", CONFIG_INT, CONFIG_FIELD(idle_timeout), 0, 86400,
+	  true },
 	{ "max_history", CONFIG_INT, CONFIG_FIELD(max_history), 0, 1000000,
 	  true },
 	{ "max_request_bytes", CONFIG_SIZE, CONFIG_FIELD(max_request_bytes),
@@ -112,6 +116,8 @@ config_init(struct config *config, struct error *err)
 	config->workers = 2;
 	config->max_running = 4;
 	config->max_connections = 256;
+	config->max_connections_per_uid = 64;
+	config->idle_timeout = 300;
 	config->max_history = 1000;
 	config->max_queue = 256;
 	config->queue_timeout = 3600;

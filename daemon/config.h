@@ -25,7 +25,9 @@ struct config {
 	char *criu_path;
 	int workers;		/* warm CRIU workers kept ready */
 	int max_running;	/* jobs restoring at once */
-	int max_connections;
+	int max_connections;	/* clients other than root */
+	int max_connections_per_uid;	/* for each uid but root */
+	int idle_timeout;	/* seconds a client may send nothing */
 	int max_history;	/* ended jobs kept for status and list */
 	int max_queue;		/* jobs waiting for a worker */
 	/* Deadlines of a job's phases, in seconds; 0 turns one off. */

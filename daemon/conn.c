@@ -28,6 +28,8 @@ struct conn {
 	bool read_paused;	/* too much output unread, see conn_on_read */
 	struct event *drop_event;	/* frees a client that stopped reading */
 	struct event *peer_check;	/* polls a half-closed peer, see below */
+	struct event *idle_timer;	/* closes a client that went quiet */
+	int idle_timeout;		/* seconds, 0 for none */
 	struct ucred peer;
 	struct conn_follow {
 		struct job_watch *watch;
@@ -57,6 +59,8 @@ struct conn {
 #define CONN_PEER_CHECK_SECONDS 1
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
+static void conn_on_idle(evutil_socket_t fd, short what, void *arg);
+static void conn_arm_idle_timer(struct conn *conn);
 static void conn_handle_tail(struct conn *conn);
 
 static bool
@@ -169,6 +173,7 @@ conn_free(struct conn *conn)
 		conn->closed(conn, conn->arg);
 	event_free(conn->drop_event);
 	event_free(conn->peer_check);
+	event_free(conn->idle_timer);
 	bufferevent_free(conn->bev);
 	free(conn);
 }
@@ -321,6 +326,35 @@ conn_handle_tail(struct conn *conn)
 	free(line);
 }
 
+/* Restart the idle countdown; a request or a followed job resets it. */
+static void
+conn_arm_idle_timer(struct conn *conn)
+{
+	struct timeval timeout = { conn->idle_timeout, 0 };
+
+	if (conn->idle_timeout > 0)
+		evtimer_add(conn->idle_timer, &timeout);
+}
+
+/*
+ * Close a client that sent nothing for idle_timeout seconds, so idle
+ * connections cannot hold every slot.  A client that follows a job waits
+ * for its events, which can take days, and stays.
+ */
+static void
+conn_on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *conn = arg;
+
+	if (conn_follows_any(conn) || conn->closing) {
+		conn_arm_idle_timer(conn);
+		return;
+	}
+	log_info(NULL, "pid %d: sent nothing for %d s (idle_timeout), closing",
+	    (int)conn->peer.pid, conn->idle_timeout);
+	conn_close_after_flush(conn);
+}
+
 /* Handle every complete line. */
 static void
 conn_on_read(struct bufferevent *bev, void *arg)
@@ -331,6 +365,7 @@ conn_on_read(struct bufferevent *bev, void *arg)
 	size_t len;
 	char *line;
 
+	conn_arm_idle_timer(conn);
 	while (!conn->closing && !conn->read_paused) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    CONN_READ_PAUSE_BYTES) {
@@ -358,7 +393,7 @@ conn_on_read(struct bufferevent *bev, void *arg)
 
 struct conn *
 conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
-    conn_closed_fn *closed, void *arg)
+    int idle_timeout, conn_closed_fn *closed, void *arg)
 {
 	socklen_t cred_len = sizeof(struct ucred);
 	struct conn *conn;
@@ -383,8 +418,10 @@ conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
 	conn->drop_event = evtimer_new(base, conn_on_drop, conn);
 	conn->peer_check = event_new(base, -1, EV_PERSIST, conn_on_peer_check,
 	    conn);
+	conn->idle_timeout = idle_timeout;
+	conn->idle_timer = evtimer_new(base, conn_on_idle, conn);
 	if (conn->bev == NULL || conn->drop_event == NULL ||
-	    conn->peer_check == NULL) {
+	    conn->peer_check == NULL || conn->idle_timer == NULL) {
 		if (conn->bev != NULL)
 			bufferevent_free(conn->bev);
 		else
@@ -393,9 +430,12 @@ conn_new(struct event_base *base, int fd, struct api *api, size_t max_line,
 			event_free(conn->drop_event);
 		if (conn->peer_check != NULL)
 			event_free(conn->peer_check);
+		if (conn->idle_timer != NULL)
+			event_free(conn->idle_timer);
 		free(conn);
 		return NULL;
 	}
+	conn_arm_idle_timer(conn);
 	bufferevent_setcb(conn->bev, conn_on_read, conn_on_write,
 	    conn_on_event, conn);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);

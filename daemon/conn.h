@@ -23,10 +23,12 @@ typedef void conn_closed_fn(struct conn *conn, void *arg);
 /*
  * Serve the accepted socket `fd` (taken over): each line is handed to
  * api_handle_line().  Lines longer than `max_line` bytes get a
- * request-too-large error and end the connection.
+ * request-too-large error and end the connection.  A connection that sends
+ * nothing for `idle_timeout` seconds (0: no limit) while it follows no job
+ * is closed.
  */
 struct conn *conn_new(struct event_base *base, int fd, struct api *api,
-    size_t max_line, conn_closed_fn *closed, void *arg);
+    size_t max_line, int idle_timeout, conn_closed_fn *closed, void *arg);
 
 /* Queue `object` as one line of output. */
 void conn_send(struct conn *conn, const json_t *object);

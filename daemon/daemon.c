@@ -124,7 +124,8 @@ daemon_on_jobs_changed(void *arg)
 static int
 daemon_connection_budget(const struct config *config)
 {
-	int reserve = 64 + 8 * config->max_running + 2 * config->workers;
+	int reserve = 64 + SERVER_ROOT_RESERVE + 8 * config->max_running +
+	    2 * config->workers;
 	struct rlimit limit;
 	long long budget;
 
@@ -161,20 +162,30 @@ daemon_raise_fd_limit(void)
 		    (unsigned long long)limit.rlim_max, strerror(errno));
 }
 
+static void
+daemon_fill_server_limits(const struct config *config,
+    struct server_limits *limits)
+{
+	limits->max_line = config->max_request_bytes;
+	limits->max_connections = daemon_connection_budget(config);
+	limits->max_connections_per_uid = config->max_connections_per_uid;
+	limits->idle_timeout = config->idle_timeout;
+}
+
 static int
 daemon_listen(struct daemon *daemon, struct error *err)
 {
 	const struct config *config = &daemon->config;
+	struct server_limits limits;
 
+	daemon_fill_server_limits(config, &limits);
 	if (daemon->listen_fd >= 0) {
 		daemon->server = server_adopt(daemon->base, daemon->listen_fd,
-		    daemon->api, config->max_request_bytes,
-		    daemon_connection_budget(config), err);
+		    daemon->api, &limits, err);
 		daemon->listen_fd = -1;
 	} else {
 		daemon->server = server_new(daemon->base, config->socket_path,
-		    daemon->api, config->max_request_bytes,
-		    daemon_connection_budget(config), err);
+		    daemon->api, &limits, err);
 	}
 	return daemon->server != NULL ? 0 : -1;
 }
@@ -309,6 +320,7 @@ static void
 daemon_apply_config(struct daemon *daemon)
 {
 	const struct config *config = &daemon->config;
+	struct server_limits limits;
 	struct jobs_config jobs_config;
 
 	log_set_level(config->log_level);
@@ -316,9 +328,10 @@ daemon_apply_config(struct daemon *daemon)
 	pool_set_size(daemon->pool, config->workers);
 	daemon_fill_jobs_config(daemon, &jobs_config);
 	jobs_set_limits(daemon->jobs, &jobs_config);
-	if (daemon->server != NULL)
-		server_set_limits(daemon->server, config->max_request_bytes,
-		    daemon_connection_budget(config));
+	if (daemon->server != NULL) {
+		daemon_fill_server_limits(config, &limits);
+		server_set_limits(daemon->server, &limits);
+	}
 }
 
 /* Reload the config; a config that fails to load changes nothing. */
@@ -329,6 +342,10 @@ daemon_reload(struct daemon *daemon)
 	struct config next, old;
 	struct error err;
 
+	if (daemon->stopping) {
+		log_notice(NULL, "received SIGHUP while stopping, ignoring it");
+		return;
+	}
 	notify_reloading(daemon->notify);
 	log_notice(NULL, "received SIGHUP, reloading the config");
 	if (daemon->load_config(&next, daemon->load_arg, &err) < 0) {
@@ -342,7 +359,11 @@ daemon_reload(struct daemon *daemon)
 		daemon_apply_config(daemon);
 	}
 	daemon_format_status(daemon, status, sizeof(status));
-	notify_ready(daemon->notify, status);
+	/* Before the first READY=1, the pool's warm-up still sends it. */
+	if (daemon->ready)
+		notify_ready(daemon->notify, status);
+	else
+		notify_status(daemon->notify, status);
 }
 
 static void
@@ -437,6 +458,13 @@ daemon_setup(struct daemon *daemon, struct error *err)
 	daemon->base = event_base_new();
 	if (daemon->base == NULL)
 		return error_set(err, "internal", "create event loop");
+	/*
+	 * Catch signals before the CRIU probe, which can take seconds: a
+	 * SIGTERM then stops ctrd once its loop runs, instead of killing it
+	 * with the probe's CRIU left behind.
+	 */
+	if (daemon_setup_events(daemon, err) < 0)
+		return -1;
 	/* Before any child exists, so none inherits systemd's variables. */
 	daemon->notify = notify_new(daemon->base, err);
 	if (daemon->notify == NULL)
@@ -458,8 +486,6 @@ daemon_setup(struct daemon *daemon, struct error *err)
 		    daemon->criu.version, daemon->config.criu_path);
 	if (daemon->criu.kdat_problem[0] != '\0')
 		log_notice(NULL, "%s", daemon->criu.kdat_problem);
-	if (daemon_setup_events(daemon, err) < 0)
-		return -1;
 	return daemon_setup_jobs(daemon, err);
 }
 

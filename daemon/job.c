@@ -231,7 +231,8 @@ job_free(struct job *job)
 }
 
 /*
- * Forget the jobs that ended longest ago beyond max_history.  It runs from
+ * Forget the jobs that ended longest ago beyond max_history, and remove
+ * their work dirs with CRIU's logs, which would fill the disk.  It runs from
  * the loop, never inside a request, so a job that just ended stays valid
  * for the reply that reports it.
  */
@@ -245,6 +246,7 @@ job_trim_history(struct jobs *jobs)
 		TAILQ_REMOVE(&jobs->ended_jobs, job, ended_entry);
 		TAILQ_REMOVE(&jobs->all, job, all_entry);
 		jobs->ended--;
+		jobs_remove_work_dir(jobs, job->id);
 		job_free(job);
 	}
 }

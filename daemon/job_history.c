@@ -6,7 +6,9 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -162,6 +164,60 @@ jobs_compact_history(struct jobs *jobs)
 		    err.message);
 }
 
+void
+jobs_remove_work_dir(struct jobs *jobs, const char *id)
+{
+	struct dirent *entry;
+	DIR *dir;
+	int fd;
+
+	fd = openat(jobs->jobs_dir_fd, id,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return;
+	dir = fdopendir(fd);
+	if (dir == NULL) {
+		close(fd);
+		return;
+	}
+	/* A work dir holds only files CRIU and ctrd wrote: logs, sockets. */
+	while ((entry = readdir(dir)) != NULL) {
+		if (strcmp(entry->d_name, ".") == 0 ||
+		    strcmp(entry->d_name, "..") == 0)
+			continue;
+		unlinkat(fd, entry->d_name, 0);
+	}
+	closedir(dir);
+	if (unlinkat(jobs->jobs_dir_fd, id, AT_REMOVEDIR) == -1)
+		log_warning(id, "remove work dir '%s/jobs/%s': %s, continuing",
+		    jobs->config.state_dir, id, strerror(errno));
+}
+
+/* Remove the work dirs of jobs that no record names, such as a lost one. */
+static void
+jobs_remove_stray_work_dirs(struct jobs *jobs)
+{
+	struct dirent *entry;
+	DIR *dir;
+	int fd;
+
+	fd = dup(jobs->jobs_dir_fd);
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((entry = readdir(dir)) != NULL) {
+		if (strlen(entry->d_name) != JOB_ID_LEN ||
+		    jobs_find(jobs, entry->d_name) != NULL)
+			continue;
+		log_info(NULL, "removing work dir '%s/jobs/%s' of a job no longer in the history",
+		    jobs->config.state_dir, entry->d_name);
+		jobs_remove_work_dir(jobs, entry->d_name);
+	}
+	closedir(dir);
+}
+
 /* Add the jobs of the journal's `records`; skip bad ones with a warning. */
 static void
 jobs_load_records(struct jobs *jobs, const json_t *records)
@@ -195,6 +251,7 @@ jobs_open_history(struct jobs *jobs, struct error *err)
 	if (records == NULL)
 		return -1;
 	jobs_load_records(jobs, records);
+	jobs_remove_stray_work_dirs(jobs);
 	log_notice(NULL, "job history: %zu jobs reloaded from '%s/%s'",
 	    json_array_size(records), jobs->config.state_dir, HISTORY_FILE);
 	json_decref(records);

@@ -114,6 +114,12 @@ json_t *job_to_record(const struct job *job);
 struct job *job_from_record(struct jobs *jobs, const json_t *record,
     struct error *err);
 
+/*
+ * Remove the work dir of job `id` with the CRIU logs in it, once the job
+ * is dropped from the history.
+ */
+void jobs_remove_work_dir(struct jobs *jobs, const char *id);
+
 /* Free a job that is in no list. */
 void job_free(struct job *job);
 

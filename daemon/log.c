@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 /* CODE_FILE and friends would name log.c, not the caller. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
@@ -14,6 +15,9 @@
 #include "log.h"
 
 #define LOG_MESSAGE_MAX 4096
+/* journald's socket for the native protocol (systemd-journald(8)). */
+#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 /* Room for "CTRD_JOB=" and friends around the value. */
 #define LOG_FIELD_MAX 128
 
@@ -103,12 +107,30 @@ log_stderr_is_journal(void)
 	return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+/*
+ * Return whether journald's native socket exists.  sd_journal_sendv()
+ * reports success and drops the record when it does not, so a missing
+ * journal must be found before records are sent to it.
+ */
+static bool
+log_journal_present(void)
+{
+	return access(LOG_JOURNAL_SOCKET, F_OK) == 0;
+}
+
 void
 log_set_target(enum log_target target)
 {
 	if (target == LOG_TARGET_AUTO)
 		target = log_stderr_is_journal() ? LOG_TARGET_JOURNAL :
 		    LOG_TARGET_STDERR;
+	if (target == LOG_TARGET_JOURNAL && !log_journal_present()) {
+		log_target = LOG_TARGET_STDERR;
+		log_write(LOG_LEVEL_WARNING, NULL,
+		    "no journald socket at '%s', logging to stderr instead",
+		    LOG_JOURNAL_SOCKET);
+		return;
+	}
 	log_target = target;
 }
 
@@ -151,7 +173,7 @@ log_field(struct iovec *iov, size_t *n, char *buf, const char *name,
 
 /*
  * Send one record to journald's native socket.  Returns a negative errno
- * when journald is not there, so the caller can fall back to stderr.
+ * when the send fails, so the caller can fall back to stderr.
  */
 static int
 log_emit_journal(enum log_level level, const struct log_context *ctx,
@@ -180,6 +202,20 @@ log_emit_journal(enum log_level level, const struct log_context *ctx,
 	return sd_journal_sendv(iov, (int)n);
 }
 
+/*
+ * Replace control characters, such as a newline in a job id a client
+ * sent, with '?', so no message can forge a second log line.
+ */
+static void
+log_escape_controls(char *message)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)message; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 static void __attribute__((format(printf, 3, 0)))
 log_vwrite(enum log_level level, const struct log_context *ctx,
     const char *fmt, va_list ap)
@@ -189,6 +225,7 @@ log_vwrite(enum log_level level, const struct log_context *ctx,
 	if (level > log_level)
 		return;
 	vsnprintf(message, sizeof(message), fmt, ap);
+	log_escape_controls(message);
 	if (log_target == LOG_TARGET_JOURNAL &&
 	    log_emit_journal(level, ctx, message) >= 0)
 		return;

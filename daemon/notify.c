@@ -62,6 +62,9 @@ notify_start_watchdog(struct notify *notify, struct event_base *base,
 	struct timeval interval;
 	unsigned long long half = notify->watchdog_usec / 2;
 
+	/* A timer of 0 would fire once; ping at least every millisecond. */
+	if (half < 1000)
+		half = 1000;
 	interval.tv_sec = (time_t)(half / 1000000);
 	interval.tv_usec = (suseconds_t)(half % 1000000);
 	notify->watchdog_timer = event_new(base, -1, EV_PERSIST,

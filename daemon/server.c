@@ -41,8 +41,7 @@ struct server {
 	struct api *api;
 	char *path;
 	bool owns_path;			/* bound by ctrd, so removed at free */
-	size_t max_line;
-	int max_connections;
+	struct server_limits limits;
 	int connections;
 	LIST_HEAD(, server_conn) conns;
 	time_t last_reject_log;		/* rate-limits the rejection warning */
@@ -59,22 +58,68 @@ server_on_conn_closed(struct conn *conn, void *arg)
 }
 
 /*
- * Tell a client over the connection limit why it is turned away, best
- * effort on the fresh socket, and log the first rejection of each burst.
+ * Tell a client over a connection limit why it is turned away, best effort
+ * on the fresh socket, and log the first rejection of each burst.
  */
 static void
-server_reject(struct server *server, int fd)
+server_reject(struct server *server, int fd, const char *message)
 {
-	static const char reply[] = "{\"id\":null,\"error\":{\"code\":\"too-many-connections\",\"message\":\"ctrd serves its maximum number of connections; retry later\"}}\n";
+	char reply[256];
 	time_t now = time(NULL);
+	int len;
 
-	(void)!send(fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	len = snprintf(reply, sizeof(reply),
+	    "{\"id\":null,\"error\":{\"code\":\"too-many-connections\",\"message\":\"%s; retry later\"}}\n",
+	    message);
+	(void)!send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 	if (now != server->last_reject_log) {
-		log_warning(NULL, "connection limit %d reached, rejecting clients",
-		    server->max_connections);
+		log_warning(NULL, "%s, rejecting clients", message);
 		server->last_reject_log = now;
 	}
+}
+
+/* Count the open connections of `uid`. */
+static int
+server_count_uid(const struct server *server, uid_t uid)
+{
+	const struct server_conn *entry;
+	int count = 0;
+
+	LIST_FOREACH(entry, &server->conns, link)
+		if (conn_peer_uid(entry->conn) == uid)
+			count++;
+	return count;
+}
+
+/*
+ * Apply the connection limits to a new client with uid `uid`; return
+ * whether it may stay.  root is never limited per uid and has a reserve
+ * beyond max_connections.
+ */
+static bool
+server_admit(struct server *server, int fd, uid_t uid)
+{
+	const struct server_limits *limits = &server->limits;
+	char message[128];
+
+	if (server->connections >= limits->max_connections +
+	    (uid == 0 ? SERVER_ROOT_RESERVE : 0)) {
+		snprintf(message, sizeof(message),
+		    "ctrd serves its maximum of %d connections",
+		    limits->max_connections);
+		server_reject(server, fd, message);
+		return false;
+	}
+	if (uid != 0 &&
+	    server_count_uid(server, uid) >= limits->max_connections_per_uid) {
+		snprintf(message, sizeof(message),
+		    "uid %d has its maximum of %d connections open",
+		    (int)uid, limits->max_connections_per_uid);
+		server_reject(server, fd, message);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -82,12 +127,15 @@ server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
     struct sockaddr *addr, int len, void *arg)
 {
 	struct server *server = arg;
+	socklen_t cred_len = sizeof(struct ucred);
 	struct server_conn *entry;
+	struct ucred peer;
 
-	if (server->connections >= server->max_connections) {
-		server_reject(server, fd);
+	/* A client without credentials counts as uid -1, never as root. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &cred_len) == -1)
+		peer.uid = (uid_t)-1;
+	if (!server_admit(server, fd, peer.uid))
 		return;
-	}
 	entry = calloc(1, sizeof(*entry));
 	if (entry == NULL) {
 		close(fd);
@@ -95,7 +143,8 @@ server_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		return;
 	}
 	entry->server = server;
-	entry->conn = conn_new(server->base, fd, server->api, server->max_line,
+	entry->conn = conn_new(server->base, fd, server->api,
+	    server->limits.max_line, server->limits.idle_timeout,
 	    server_on_conn_closed, entry);
 	if (entry->conn == NULL) {
 		free(entry);
@@ -132,8 +181,16 @@ server_on_accept_error(struct evconnlistener *listener, void *arg)
 static int
 server_remove_stale(const struct sockaddr_un *addr, struct error *err)
 {
+	struct stat st;
 	int fd, ret;
 
+	/* connect() to a file that is no socket fails as for a stale one. */
+	if (lstat(addr->sun_path, &st) == -1 && errno == ENOENT)
+		return 0;
+	if (lstat(addr->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return error_set(err, "internal",
+		    "'%s' exists and is not a socket; remove it or choose another --socket",
+		    addr->sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return error_set_errno(err, "internal", "create socket");
@@ -198,8 +255,7 @@ server_bind(const char *path, struct error *err)
 /* Serve on the listening socket `fd` (taken over, also on failure). */
 static struct server *
 server_listen(struct event_base *base, int fd, const char *path,
-    struct api *api, size_t max_line, int max_connections,
-    struct error *err)
+    struct api *api, const struct server_limits *limits, struct error *err)
 {
 	struct server *server;
 
@@ -213,8 +269,7 @@ server_listen(struct event_base *base, int fd, const char *path,
 	server->base = base;
 	server->api = api;
 	LIST_INIT(&server->conns);
-	server->max_line = max_line;
-	server->max_connections = max_connections;
+	server->limits = *limits;
 	server->retry_timer = evtimer_new(base, server_on_retry, server);
 	server->listener = evconnlistener_new(base, server_on_accept, server,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
@@ -231,7 +286,7 @@ server_listen(struct event_base *base, int fd, const char *path,
 
 struct server *
 server_new(struct event_base *base, const char *path, struct api *api,
-    size_t max_line, int max_connections, struct error *err)
+    const struct server_limits *limits, struct error *err)
 {
 	struct server *server;
 	int fd;
@@ -239,8 +294,7 @@ server_new(struct event_base *base, const char *path, struct api *api,
 	fd = server_bind(path, err);
 	if (fd < 0)
 		return NULL;
-	server = server_listen(base, fd, path, api, max_line, max_connections,
-	    err);
+	server = server_listen(base, fd, path, api, limits, err);
 	if (server == NULL) {
 		unlink(path);
 		return NULL;
@@ -251,7 +305,7 @@ server_new(struct event_base *base, const char *path, struct api *api,
 
 struct server *
 server_adopt(struct event_base *base, int fd, struct api *api,
-    size_t max_line, int max_connections, struct error *err)
+    const struct server_limits *limits, struct error *err)
 {
 	struct sockaddr_un addr = { 0 };
 	socklen_t len = sizeof(addr);
@@ -270,16 +324,13 @@ server_adopt(struct event_base *base, int fd, struct api *api,
 	}
 	if (path[0] == '\0')
 		snprintf(path, sizeof(path), "(passed socket)");
-	return server_listen(base, fd, path, api, max_line, max_connections,
-	    err);
+	return server_listen(base, fd, path, api, limits, err);
 }
 
 void
-server_set_limits(struct server *server, size_t max_line,
-    int max_connections)
+server_set_limits(struct server *server, const struct server_limits *limits)
 {
-	server->max_line = max_line;
-	server->max_connections = max_connections;
+	server->limits = *limits;
 }
 
 const char *

@@ -9,14 +9,27 @@ struct error;
 struct event_base;
 struct server;
 
+/* Limits on clients; see max_connections and friends in ctrd.json(5). */
+struct server_limits {
+	size_t max_line;		/* request line, newline included */
+	int max_connections;		/* for clients other than root */
+	int max_connections_per_uid;	/* for each uid other than root */
+	int idle_timeout;		/* seconds; 0 keeps idle clients */
+};
+
+/*
+ * Connections root may open beyond max_connections, so root can still
+ * list and cancel jobs while other users hold every other slot.
+ */
+#define SERVER_ROOT_RESERVE 16
+
 /*
  * Bind and listen on `path` (mode 0660, parent dir created 0755).  A stale
  * socket file that refuses connections is replaced, and a live one is an
  * error.
  */
 struct server *server_new(struct event_base *base, const char *path,
-    struct api *api, size_t max_line, int max_connections,
-    struct error *err);
+    struct api *api, const struct server_limits *limits, struct error *err);
 
 /*
  * Serve on `fd`, a listening Unix stream socket passed by systemd (taken
@@ -24,15 +37,14 @@ struct server *server_new(struct event_base *base, const char *path,
  * removed.
  */
 struct server *server_adopt(struct event_base *base, int fd,
-    struct api *api, size_t max_line, int max_connections,
-    struct error *err);
+    struct api *api, const struct server_limits *limits, struct error *err);
 
 /*
  * Change the limits for connections accepted from now on.  Open
- * connections keep their request-size limit.
+ * connections keep their request-size limit and idle timeout.
  */
-void server_set_limits(struct server *server, size_t max_line,
-    int max_connections);
+void server_set_limits(struct server *server,
+    const struct server_limits *limits);
 
 /* The socket path, as bound or as the passed socket reports it. */
 const char *server_path(const struct server *server);

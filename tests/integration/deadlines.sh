@@ -4,39 +4,13 @@
 # server, restored task or lazy-pages.socket behind:
 #   queued      queue_timeout: no worker freed up in time
 #   restoring   restore_timeout: CRIU blocked in open() on a FIFO
-#   pages       pages_timeout: the lazy-pages server runs in a cgroup
-#               (v1 cpu controller) limited to 1% of a CPU, so copying
-#               256 MiB of pages takes far longer than the deadline.
-#               Pages must arrive slowly, not stop: the restore itself
-#               needs the server.
+#   pages       pages_timeout: the lazy-pages server is slowed down to 1%
+#               of a CPU (make_slow_lazy_criu), so copying 256 MiB of
+#               pages takes far longer than the deadline.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# Print member $1 of the first event named $2 in the JSON lines on stdin.
-event_value() {
-	python3 -c '
-import json, sys
-key, name = sys.argv[1], sys.argv[2]
-for line in sys.stdin:
-    doc = json.loads(line)
-    if doc.get("event") == name:
-        print(doc.get(key))
-        break
-' "$1" "$2"
-}
-
 begin_test
-slow_cgroup=
-# Remove the slow cgroup once cleanup has killed the processes in it.
-test_cleanup() {
-	local i
-	[ -n "$slow_cgroup" ] && [ -d "$slow_cgroup" ] || return 0
-	for ((i = 0; i < 50; i++)); do
-		rmdir "$slow_cgroup" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	log "could not remove cgroup $slow_cgroup: $(cat "$slow_cgroup/cgroup.procs")"
-}
 start_workload stuck 8 --seed 61
 stuck_pid=$workload_pid
 dump_workload "$stuck_pid" "$test_dir/stuck-images"
@@ -53,7 +27,7 @@ cli --json restore "$test_dir/stuck-images" >stuck.jsonl 2>&1 &
 record_child_pid $!
 stuck_job=$(wait_new_job "")
 wait_job_state "$stuck_job" restoring
-worker=$(event_value worker_pid started <stuck.jsonl)
+worker=$(event_value stuck.jsonl started worker_pid)
 is_pid "$worker" || fail "no worker pid in the started event of job $stuck_job"
 cli --json restore "$test_dir/waiting-images" >waiting.jsonl 2>&1 &
 record_child_pid $!
@@ -79,21 +53,8 @@ start_workload lazy 256 --seed 63
 lazy_pid=$workload_pid
 dump_workload "$lazy_pid" "$test_dir/lazy-images"
 echo '{"pages_timeout": 3}' >"$test_dir/ctrd.json"
-slow_cgroup=/sys/fs/cgroup/cpu/ctrd-test-${test_dir##*.}
-[ -d /sys/fs/cgroup/cpu ] || fail "no cgroup v1 cpu controller at /sys/fs/cgroup/cpu to slow down the lazy-pages server"
-mkdir "$slow_cgroup"
-echo 100000 >"$slow_cgroup/cpu.cfs_period_us"
-echo 1000 >"$slow_cgroup/cpu.cfs_quota_us"
-cat >"$test_dir/criu-slow-lazy" <<WRAPPER
-#!/bin/bash
-# Run CRIU, a lazy-pages server inside the slow cgroup.
-case " \$* " in
-*" lazy-pages "*) echo \$\$ >"$slow_cgroup/cgroup.procs" ;;
-esac
-exec "$criu_bin" "\$@"
-WRAPPER
-chmod +x "$test_dir/criu-slow-lazy"
-start_ctrd 2 "$test_dir/criu-slow-lazy" --config "$test_dir/ctrd.json"
+make_slow_lazy_criu
+start_ctrd 2 "$slow_lazy_criu" --config "$test_dir/ctrd.json"
 # The new ctrd lists the jobs of the first one from its job history.
 last_job=$(newest_job)
 cli --json restore --lazy-pages "$test_dir/lazy-images" >lazy.jsonl 2>&1 &
@@ -103,7 +64,7 @@ for ((i = 0; i < 200; i++)); do
 	grep -q '"event": *"lazy-pages-ready"' lazy.jsonl && break
 	sleep 0.05
 done
-server=$(event_value server_pid lazy-pages-ready <lazy.jsonl)
+server=$(event_value lazy.jsonl lazy-pages-ready server_pid)
 is_pid "$server" || fail "no server pid in the lazy-pages-ready event of job $lazy_job"
 # Slowed down, the restore itself takes a few seconds, more under ASan.
 wait_job_state "$lazy_job" restored 120

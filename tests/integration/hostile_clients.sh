@@ -170,13 +170,15 @@ done
 wait_until 5 sockets_as_before ||
 	fail "ctrd has $(socket_count) sockets open after the storm, $sockets_before before it"
 
+# The test runs as root, which may open a reserve of 16 connections
+# beyond max_connections.
 python3 "$source_dir/tests/integration/hostile_clients.py" limit \
-	"$ctrd_socket" --max-connections "$max_connections" 2>limit.err ||
+	"$ctrd_socket" --max-connections "$((max_connections + 16))" 2>limit.err ||
 	fail "connection limit checks failed:
 $(cat limit.err)"
 wait_until 5 sockets_as_before ||
 	fail "ctrd has $(socket_count) sockets open after the limit checks, $sockets_before before"
-assert_file_contains ctrd.log "connection limit $max_connections reached" "ctrd log"
+assert_file_contains ctrd.log "ctrd serves its maximum of $max_connections connections" "ctrd log"
 
 cli info >/dev/null || fail "ctrd does not reply to info after the storm"
 assert_eq restored "$(job_value "$(newest_job)" state)" "state of the last job after the storm"

@@ -84,4 +84,16 @@ assert_eq exited "$(job_value "$kept_job" state)" "state of job $kept_job after 
 assert_eq interrupted "$(job_value "$stuck_job" state)" "state of job $stuck_job after a graceful restart"
 assert_eq canceled "$(job_value "$canceled_job" state)" "state of job $canceled_job after a graceful restart"
 assert_eq 4 "$(cli --json list | json_value jobs | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" "jobs listed after two restarts"
+
+# Jobs dropped from the history take their work dirs, and CRIU's logs in
+# them, along.
+kept_dir=$(job_value "$kept_job" work_dir)
+[ -d "$kept_dir" ] || fail "work dir $kept_dir of job $kept_job is missing"
+kill -TERM "$ctrd_pid"
+assert_eq "exit 0" "$(wait_ctrd_exit 20)" "wait status of ctrd after SIGTERM"
+echo '{"max_running": 1, "max_history": 0}' >"$test_dir/ctrd.json"
+start_reaped_ctrd "$test_dir/ctrd.json"
+wait_until 5 eval '[ "$(cli --json list | json_value jobs)" = "[]" ]' ||
+	fail "ended jobs listed with max_history 0: $(cli --json list)"
+[ -z "$(ls -A "$state_dir/jobs")" ] || fail "work dirs left in $state_dir/jobs: $(ls "$state_dir/jobs")"
 log PASS

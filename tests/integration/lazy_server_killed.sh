@@ -74,8 +74,13 @@ for child in $(ps -o pid= --ppid "$ctrd_pid"); do
 done
 
 # The server is killed again, this time while it copies the pages of a
-# tree that already runs: the job is restored, and fails only then.
-start_workload transfer 512 --seed 22
+# tree that already runs: the job is restored, and fails only then.  The
+# server is slowed down, or it could copy every page before the kill.
+stop_ctrd
+ctrd_pid=
+make_slow_lazy_criu
+start_ctrd 1 "$slow_lazy_criu"
+start_workload transfer 256 --seed 22
 transfer_pid=$workload_pid
 dump_workload "$transfer_pid" "$test_dir/transfer-images"
 python3 "$source_dir/tests/integration/kill_during_restore.py" \

@@ -222,10 +222,7 @@ cleanup() {
 		stop_restored
 		stop_ctrd
 	fi
-	# A test may define test_cleanup for what it set up beyond processes.
-	if declare -F test_cleanup >/dev/null; then
-		test_cleanup
-	fi
+	remove_slow_cgroup
 	# After ctrd's exit, so that LeakSanitizer's report at exit is there too.
 	if [ -n "$test_dir" ] && sanitizer_reports_found; then
 		log "FAIL: a sanitizer reported an error (see above)"
@@ -300,6 +297,43 @@ for line in open(sys.argv[1]):
         break
 ' "$1" "$2")
 	[ -z "$line" ] || json_value "$3" <<<"$line"
+}
+
+# A CRIU wrapper whose lazy-pages servers run in a cgroup (v1 cpu
+# controller) limited to 1% of a CPU, so a page transfer lasts seconds on
+# any machine.  Pages must arrive slowly, not stop: CRIU's restore itself
+# waits for the server.  Sets slow_lazy_criu to the wrapper's path; cleanup
+# removes the cgroup.
+slow_cgroup=
+slow_lazy_criu=
+make_slow_lazy_criu() {
+	[ -d /sys/fs/cgroup/cpu ] ||
+		fail "no cgroup v1 cpu controller at /sys/fs/cgroup/cpu to slow down lazy-pages servers"
+	slow_cgroup=/sys/fs/cgroup/cpu/ctrd-test-${test_dir##*.}
+	mkdir "$slow_cgroup"
+	echo 100000 >"$slow_cgroup/cpu.cfs_period_us"
+	echo 1000 >"$slow_cgroup/cpu.cfs_quota_us"
+	slow_lazy_criu=$test_dir/criu-slow-lazy
+	cat >"$slow_lazy_criu" <<WRAPPER
+#!/bin/bash
+# Run CRIU, a lazy-pages server inside the slow cgroup.
+case " \$* " in
+*" lazy-pages "*) echo \$\$ >"$slow_cgroup/cgroup.procs" ;;
+esac
+exec "$criu_bin" "\$@"
+WRAPPER
+	chmod +x "$slow_lazy_criu"
+}
+
+# Remove the slow cgroup, once cleanup has killed the processes in it.
+remove_slow_cgroup() {
+	local i
+	[ -n "$slow_cgroup" ] && [ -d "$slow_cgroup" ] || return 0
+	for ((i = 0; i < 50; i++)); do
+		rmdir "$slow_cgroup" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	log "could not remove cgroup $slow_cgroup: $(cat "$slow_cgroup/cgroup.procs")"
 }
 
 # Print the id of ctrd's newest job.
