@@ -1,3 +1,5 @@
+#include <sys/un.h>
+
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -188,6 +190,13 @@ config_store_string(struct config *config, const struct config_key *key,
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must be an absolute path, got '%s'", key->name,
 		    value);
+	/* A Unix socket address holds at most 107 bytes and a NUL. */
+	if (key->offset == CONFIG_FIELD(socket_path) &&
+	    strlen(value) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s' is %zu bytes long, over the %zu bytes a Unix socket path may have; choose a shorter path",
+		    key->name, strlen(value),
+		    sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
 	copy = strdup(value);
 	if (copy == NULL)
 		return error_set_errno(err, "internal", "store '%s'",
@@ -323,24 +332,43 @@ config_store_ids(struct config *config, const struct config_key *key,
 	return 0;
 }
 
-/* Copy an absolute path without trailing slashes, or set `err`. */
+/* Return whether `path` has the component `name` ("." or ".."). */
+static bool
+config_has_component(const char *path, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p;
+
+	for (p = strchr(path, '/'); p != NULL; p = strchr(p + 1, '/'))
+		if (strncmp(p + 1, name, len) == 0 &&
+		    (p[1 + len] == '/' || p[1 + len] == '\0'))
+			return true;
+	return false;
+}
+
+/*
+ * Copy an absolute path without trailing slashes, or set `err`.  A root
+ * that exists is stored with its symbolic links resolved, because clients
+ * such as ctrd-cli send resolved images paths, which would never match a
+ * root spelled through a link.
+ */
 static char *
 config_copy_root(const struct config_key *key, const json_t *value,
     struct error *err)
 {
 	const char *path = json_string_value(value);
+	char resolved[PATH_MAX];
 	size_t len;
 	char *copy;
 
 	if (path == NULL || path[0] != '/')
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must hold absolute paths", key->name), NULL;
-	if (strstr(path, "/../") != NULL ||
-	    (strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0))
+	if (config_has_component(path, "..") || config_has_component(path, "."))
 		return error_set_field(err, "invalid-config", key->name,
-		    "'%s': '%s' contains '..'; write the path without it",
+		    "'%s': '%s' contains '.' or '..'; write the path without it",
 		    key->name, path), NULL;
-	copy = strdup(path);
+	copy = strdup(realpath(path, resolved) != NULL ? resolved : path);
 	if (copy == NULL)
 		return error_set_errno(err, "internal", "store '%s'",
 		    key->name), NULL;
@@ -360,6 +388,10 @@ config_store_paths(struct config *config, const struct config_key *key,
 
 	if (config_check_list(key, value, err) < 0)
 		return -1;
+	if (json_array_size(value) == 0)
+		return error_set_field(err, "invalid-config", key->name,
+		    "'%s' must name at least one directory; [\"/\"] allows every path",
+		    key->name);
 	paths.paths = calloc(json_array_size(value) + 1, sizeof(char *));
 	if (paths.paths == NULL)
 		return error_set_errno(err, "internal", "store '%s'",
