@@ -38,6 +38,7 @@ extern const struct cmd cmd_list;
 extern const struct cmd cmd_cancel;
 extern const struct cmd cmd_watch;
 extern const struct cmd cmd_info;
+extern const struct cmd cmd_metrics;
 
 /* Print the synopsis of `cmd`, or of ctrd-cli when `cmd` is NULL. */
 void cmd_print_synopsis(FILE *out, const struct cmd *cmd);

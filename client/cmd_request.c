@@ -1,6 +1,6 @@
 /*
  * The commands that send one request and print its reply: status, list,
- * cancel and info.
+ * cancel, info and metrics.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -92,6 +92,23 @@ cmd_request_run_info(const struct cmd *cmd, const struct cli_options *options,
 	    info_view_print);
 }
 
+/* Print the exposition text as it is, for Prometheus or a person. */
+static void
+cmd_request_print_metrics(FILE *out, json_t *result)
+{
+	const char *text = json_string_value(json_object_get(result, "text"));
+
+	fputs(text != NULL ? text : "", out);
+}
+
+static int
+cmd_request_run_metrics(const struct cmd *cmd,
+    const struct cli_options *options, int argc, char **argv)
+{
+	return cmd_request_run(cmd, options, argc, argv, false,
+	    cmd_request_print_metrics);
+}
+
 const struct cmd cmd_status = {
 	.name = "status",
 	.operands = "JOB",
@@ -144,4 +161,20 @@ const struct cmd cmd_info = {
 	    "Options:\n"
 	    "  -h, --help  print this help and exit\n",
 	.run = cmd_request_run_info,
+};
+
+const struct cmd cmd_metrics = {
+	.name = "metrics",
+	.operands = "",
+	.summary = "print ctrd's metrics in the Prometheus text format",
+	.help =
+	    "Print ctrd's metrics in the Prometheus text exposition format:\n"
+	    "jobs by state, outcome and error code, the worker pool, the\n"
+	    "queue depth, and histograms of the time jobs spent waiting in\n"
+	    "the queue, starting the lazy-pages server, restoring and\n"
+	    "receiving their lazy pages.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -h, --help  print this help and exit\n",
+	.run = cmd_request_run_metrics,
 };

@@ -17,7 +17,7 @@ _ctrd_cli_paths() {
 }
 
 _ctrd_cli() {
-	local commands="restore status list cancel watch info"
+	local commands="restore status list cancel watch info metrics"
 	local global_options="-s --socket -j --json -h --help -V --version"
 	local restore_options="--lazy-pages --tcp-established --ext-unix-sk
 		--shell-job --file-locks --log-level --detach -h --help"
@@ -81,7 +81,7 @@ _ctrd_cli() {
 			_ctrd_cli_paths -d "$cur"
 		fi
 		;;
-	status | list | cancel | watch | info)
+	status | list | cancel | watch | info | metrics)
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "-h --help" -- "$cur")
 		fi

@@ -17,6 +17,7 @@ static const struct cmd *const main_cmds[] = {
 	&cmd_cancel,
 	&cmd_watch,
 	&cmd_info,
+	&cmd_metrics,
 };
 
 #define MAIN_CMDS (sizeof(main_cmds) / sizeof(main_cmds[0]))

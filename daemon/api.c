@@ -13,6 +13,7 @@
 #include "images.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "request.h"
 
@@ -225,6 +226,36 @@ api_info(struct api *api, struct conn *conn, const struct request *req,
 	    "jobs", "total", counts.total, "active", counts.active);
 }
 
+/* Return the metrics in the Prometheus text format, under "text". */
+static json_t *
+api_metrics(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	struct metrics_gauges gauges;
+	struct jobs_counts counts;
+	struct pool_stats pool;
+	json_t *result;
+	char *text;
+
+	pool_get_stats(api->pool, &pool);
+	jobs_get_counts(api->jobs, &counts);
+	gauges.queued = counts.queued;
+	gauges.restoring = counts.restoring;
+	gauges.restored = counts.active - counts.restoring;
+	gauges.pool_size = pool.size;
+	gauges.pool_warm = pool.warm;
+	gauges.pool_busy = pool.busy;
+	gauges.pool_spawning = pool.spawning;
+	text = metrics_format(jobs_metrics(api->jobs), &gauges);
+	if (text == NULL)
+		return error_set(err, "internal", "format metrics: out of memory"),
+		    NULL;
+	result = json_pack("{s:s, s:s}", "content_type",
+	    "text/plain; version=0.0.4", "text", text);
+	free(text);
+	return result;
+}
+
 static api_method_fn *const api_methods[] = {
 	[REQUEST_RESTORE] = api_restore,
 	[REQUEST_STATUS] = api_status,
@@ -232,6 +263,7 @@ static api_method_fn *const api_methods[] = {
 	[REQUEST_CANCEL] = api_cancel,
 	[REQUEST_WATCH] = api_watch,
 	[REQUEST_INFO] = api_info,
+	[REQUEST_METRICS] = api_metrics,
 };
 
 static void

@@ -28,6 +28,7 @@
 #include "job_internal.h"
 #include "lazy_pages.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "proc_tree.h"
 #include "reaper.h"
@@ -78,6 +79,22 @@ bool
 job_is_restoring(const struct job *job)
 {
 	return job->state == JOB_LAZY_PAGES || job->state == JOB_RESTORING;
+}
+
+/*
+ * Record the time the job spent in its last phase as `phase`, and start
+ * timing the next one.
+ */
+static void
+job_observe_phase(struct job *job, enum metrics_phase phase)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_observe(job->jobs->metrics, phase,
+	    (double)(now.tv_sec - job->phase_start.tv_sec) +
+	    (double)(now.tv_nsec - job->phase_start.tv_nsec) / 1e9);
+	job->phase_start = now;
 }
 
 /* Fill `ctx` for a record about `job` entering `phase`. */
@@ -265,6 +282,8 @@ job_end(struct job *job, enum job_state state, json_t *event,
 	if (job->pid > 1 && !job->root_exited)
 		reaper_unwatch(jobs->reaper, job->pid);
 	job_release(job);
+	metrics_count_ended(jobs->metrics, job_state_names[state],
+	    json_string_value(json_object_get(job->error, "code")));
 	job_set_state(job, state, detail);
 	if (was_running)
 		jobs->running--;
@@ -558,6 +577,8 @@ job_on_restored(struct job *job, pid_t pid)
 	char detail[32];
 	json_t *event;
 
+	job_observe_phase(job, METRICS_RESTORE);
+	metrics_count_restored(job->jobs->metrics);
 	job_set_pid(job, pid);
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);
@@ -650,6 +671,7 @@ job_on_lazy_ready(struct lazy_pages *server, void *arg)
 	struct job *job = arg;
 	json_t *event;
 
+	job_observe_phase(job, METRICS_LAZY_PAGES_READY);
 	event = job_event(job, "lazy-pages-ready");
 	json_object_set_new(event, "server_pid",
 	    json_integer(lazy_pages_pid(server)));
@@ -673,6 +695,8 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    job->state != JOB_LAZY_PAGES) {
 		job->pages_complete = true;
+		if (job->state == JOB_RESTORED)
+			job_observe_phase(job, METRICS_PAGES_COMPLETE);
 		job_clear_deadline(job);
 		job_count_lazy_pages(job);
 		job_record(job);
@@ -830,6 +854,7 @@ job_start(struct job *job, struct worker *worker)
 
 	job->worker = worker;
 	worker_set_ops(worker, &job_worker_ops, job);
+	job_observe_phase(job, METRICS_QUEUE_WAIT);
 	clock_gettime(CLOCK_REALTIME, &job->started);
 	clock_gettime(CLOCK_BOOTTIME, &job->started_boottime);
 	jobs->running++;
@@ -969,6 +994,7 @@ jobs_enqueue(struct jobs *jobs, struct job *job)
 		position++;
 	TAILQ_INSERT_TAIL(&jobs->queue, job, queue_entry);
 	job_record(job);
+	clock_gettime(CLOCK_MONOTONIC, &job->phase_start);
 	job_set_deadline(job, &job_phase_queued);
 	job_log_context(job, "queued", &ctx);
 	log_write_context(LOG_LEVEL_INFO, &ctx,
@@ -1072,6 +1098,12 @@ jobs_find(struct jobs *jobs, const char *id)
 	return NULL;
 }
 
+const struct metrics *
+jobs_metrics(const struct jobs *jobs)
+{
+	return jobs->metrics;
+}
+
 void
 jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts)
 {
@@ -1140,7 +1172,9 @@ jobs_new(struct event_base *base, struct reaper *reaper, struct pool *pool,
 	jobs->jobs_dir_fd = openat(config->state_dir_fd, "jobs",
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	jobs->dispatch_event = event_new(base, -1, 0, jobs_on_dispatch, jobs);
-	if (jobs->jobs_dir_fd == -1 || jobs->dispatch_event == NULL) {
+	jobs->metrics = metrics_new();
+	if (jobs->jobs_dir_fd == -1 || jobs->dispatch_event == NULL ||
+	    jobs->metrics == NULL) {
 		error_set_errno(err, "internal", "open '%s/jobs'",
 		    config->state_dir);
 		jobs_free(jobs);
@@ -1176,6 +1210,7 @@ jobs_free(struct jobs *jobs)
 		job_free(job);
 	}
 	history_free(jobs->history);
+	metrics_free(jobs->metrics);
 	if (jobs->dispatch_event != NULL)
 		event_free(jobs->dispatch_event);
 	if (jobs->jobs_dir_fd != -1)

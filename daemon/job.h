@@ -15,6 +15,7 @@ struct error;
 struct job;
 struct job_watch;
 struct jobs;
+struct metrics;
 struct pool;
 struct reaper;
 
@@ -124,6 +125,9 @@ void jobs_dispatch(struct jobs *jobs);
 struct job *jobs_find(struct jobs *jobs, const char *id);
 json_t *jobs_list_json(struct jobs *jobs);
 void jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts);
+
+/* The counters and phase histograms of every job since ctrd started. */
+const struct metrics *jobs_metrics(const struct jobs *jobs);
 
 const char *job_id(const struct job *job);
 bool job_is_ended(const struct job *job);

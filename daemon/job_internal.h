@@ -20,6 +20,7 @@
 struct event;
 struct history;
 struct job_phase;
+struct metrics;
 
 struct job_watch {
 	struct job *job;
@@ -58,6 +59,7 @@ struct job {
 	char *cancel_reason;
 
 	struct timespec created, started, restored, ended;
+	struct timespec phase_start;	/* CLOCK_MONOTONIC, for metrics */
 	struct event *watchdog;		/* log size checks */
 	struct event *deadline;		/* of the current phase */
 	const struct job_phase *phase;	/* the deadline's phase */
@@ -79,6 +81,7 @@ struct jobs {
 	bool stopping;			/* jobs_stop() ran: no new jobs */
 	struct event *dispatch_event;
 	struct history *history;	/* NULL: jobs are not recorded */
+	struct metrics *metrics;
 	TAILQ_HEAD(, job) all;
 	TAILQ_HEAD(, job) ended_jobs;	/* in the order they ended */
 	TAILQ_HEAD(, job) queue;

@@ -12,6 +12,7 @@ static const char *const request_method_names[] = {
 	[REQUEST_CANCEL] = "cancel",
 	[REQUEST_WATCH] = "watch",
 	[REQUEST_INFO] = "info",
+	[REQUEST_METRICS] = "metrics",
 };
 
 #define REQUEST_METHOD_COUNT \
@@ -58,6 +59,7 @@ static const struct request_param *const request_method_params[] = {
 	[REQUEST_CANCEL] = request_job_params,
 	[REQUEST_WATCH] = request_job_params,
 	[REQUEST_INFO] = request_no_params,
+	[REQUEST_METRICS] = request_no_params,
 };
 
 const char *

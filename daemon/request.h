@@ -19,6 +19,7 @@ enum request_method {
 	REQUEST_CANCEL,
 	REQUEST_WATCH,
 	REQUEST_INFO,
+	REQUEST_METRICS,
 };
 
 /* The CRIU options a client may set on a restore job. */
