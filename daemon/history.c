@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <jansson.h>
 
 #include "error.h"
@@ -19,13 +20,28 @@
 
 #define HISTORY_TEMP_FILE HISTORY_FILE ".tmp"
 
+/*
+ * fdatasync(2) runs on a thread of its own, so the loop never waits for the
+ * disk: a sync in the loop took 0.3 ms and up to several, and delayed the
+ * replies to CRIU's notifications of the restore running meanwhile.  The
+ * thread never allocates or logs, so a fork() from the loop cannot inherit
+ * a lock it holds.
+ */
 struct history {
 	int dir_fd;
-	int fd;			/* the journal, O_APPEND */
+	int fd;			/* the journal, O_APPEND; loop thread only */
 	char path[4096];	/* for messages */
 	size_t appended;	/* records since the last rewrite */
-	bool dirty;		/* written since the last fdatasync */
-	struct event *sync_event;
+	pthread_t sync_thread;
+	bool sync_started;
+	pthread_mutex_t lock;	/* guards the fields below */
+	pthread_cond_t wake;	/* records to sync, or stop */
+	pthread_cond_t idle;	/* the thread finished a sync */
+	bool syncing;		/* the thread syncs sync_fd now */
+	int sync_fd;		/* a dup of fd for the thread, -1 when none */
+	bool dirty;		/* written since the thread last synced */
+	bool stop;
+	int sync_errno;		/* the last failure, for the loop to log */
 };
 
 static int
@@ -39,23 +55,77 @@ history_open_file(struct history *history, struct error *err)
 	return 0;
 }
 
-/* Flush the records of the last loop iteration to disk. */
-static void
-history_on_sync(evutil_socket_t fd, short what, void *arg)
+/* Sync the journal whenever records were written, until stopped. */
+static void *
+history_sync_main(void *arg)
 {
 	struct history *history = arg;
+	int fd, ret, saved;
+	sigset_t all;
 
-	if (!history->dirty)
-		return;
-	history->dirty = false;
-	if (fdatasync(history->fd) == -1)
+	/* Signals go to the loop's thread, where libevent handles them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&history->lock);
+	for (;;) {
+		while (!history->dirty && !history->stop)
+			pthread_cond_wait(&history->wake, &history->lock);
+		if (!history->dirty)
+			break;
+		history->dirty = false;
+		history->syncing = true;
+		fd = history->sync_fd;
+		pthread_mutex_unlock(&history->lock);
+		ret = fd != -1 ? fdatasync(fd) : 0;
+		saved = errno;
+		pthread_mutex_lock(&history->lock);
+		history->syncing = false;
+		if (ret == -1)
+			history->sync_errno = saved;
+		pthread_cond_broadcast(&history->idle);
+	}
+	pthread_mutex_unlock(&history->lock);
+	return NULL;
+}
+
+/*
+ * Give the sync thread a descriptor of the current journal file.  The old
+ * one is closed only after a sync of it in progress has finished.
+ */
+static void
+history_set_sync_fd(struct history *history)
+{
+	int fd = history->fd != -1 ? fcntl(history->fd, F_DUPFD_CLOEXEC, 3) :
+	    -1;
+	int old;
+
+	pthread_mutex_lock(&history->lock);
+	while (history->syncing)
+		pthread_cond_wait(&history->idle, &history->lock);
+	old = history->sync_fd;
+	history->sync_fd = fd;
+	pthread_mutex_unlock(&history->lock);
+	if (old != -1)
+		close(old);
+}
+
+/* Log a sync failure the thread reported, from the loop. */
+static void
+history_report_sync_error(struct history *history)
+{
+	int saved;
+
+	pthread_mutex_lock(&history->lock);
+	saved = history->sync_errno;
+	history->sync_errno = 0;
+	pthread_mutex_unlock(&history->lock);
+	if (saved != 0)
 		log_warning(NULL, "sync job history '%s': %s, continuing",
-		    history->path, strerror(errno));
+		    history->path, strerror(saved));
 }
 
 struct history *
-history_open(struct event_base *base, int dir_fd, const char *dir,
-    struct error *err)
+history_open(int dir_fd, const char *dir, struct error *err)
 {
 	struct history *history;
 
@@ -64,18 +134,26 @@ history_open(struct event_base *base, int dir_fd, const char *dir,
 		return error_set_errno(err, "internal",
 		    "allocate job history"), NULL;
 	history->dir_fd = dir_fd;
+	history->fd = -1;
+	history->sync_fd = -1;
 	snprintf(history->path, sizeof(history->path), "%s/%s", dir,
 	    HISTORY_FILE);
-	history->sync_event = event_new(base, -1, 0, history_on_sync, history);
-	if (history->sync_event == NULL) {
-		free(history);
-		return error_set(err, "internal", "allocate job history"), NULL;
-	}
+	pthread_mutex_init(&history->lock, NULL);
+	pthread_cond_init(&history->wake, NULL);
+	pthread_cond_init(&history->idle, NULL);
 	if (history_open_file(history, err) < 0) {
-		event_free(history->sync_event);
-		free(history);
+		history_free(history);
 		return NULL;
 	}
+	history_set_sync_fd(history);
+	errno = pthread_create(&history->sync_thread, NULL, history_sync_main,
+	    history);
+	if (errno != 0) {
+		error_set_errno(err, "internal", "start the job history's sync thread");
+		history_free(history);
+		return NULL;
+	}
+	history->sync_started = true;
 	return history;
 }
 
@@ -84,9 +162,21 @@ history_free(struct history *history)
 {
 	if (history == NULL)
 		return;
-	history_on_sync(-1, 0, history);
-	event_free(history->sync_event);
-	close(history->fd);
+	if (history->sync_started) {
+		pthread_mutex_lock(&history->lock);
+		history->stop = true;
+		pthread_cond_signal(&history->wake);
+		pthread_mutex_unlock(&history->lock);
+		pthread_join(history->sync_thread, NULL);
+	}
+	history_report_sync_error(history);
+	if (history->sync_fd != -1)
+		close(history->sync_fd);
+	if (history->fd != -1)
+		close(history->fd);
+	pthread_cond_destroy(&history->idle);
+	pthread_cond_destroy(&history->wake);
+	pthread_mutex_destroy(&history->lock);
 	free(history);
 }
 
@@ -237,8 +327,11 @@ history_append(struct history *history, const json_t *record)
 		    history->path, strerror(errno));
 	free(line);
 	history->appended++;
+	pthread_mutex_lock(&history->lock);
 	history->dirty = true;
-	event_active(history->sync_event, EV_TIMEOUT, 0);
+	pthread_cond_signal(&history->wake);
+	pthread_mutex_unlock(&history->lock);
+	history_report_sync_error(history);
 }
 
 static int
@@ -287,9 +380,12 @@ history_rewrite(struct history *history, const json_t *records,
 		log_warning(NULL, "sync the directory of '%s': %s, continuing",
 		    history->path, strerror(errno));
 	close(history->fd);
+	history->fd = -1;
 	history->appended = 0;
-	history->dirty = false;
-	return history_open_file(history, err);
+	if (history_open_file(history, err) < 0)
+		return -1;
+	history_set_sync_fd(history);
+	return 0;
 }
 
 size_t

@@ -5,9 +5,9 @@
  * Each record is a whole snapshot of one job, so the last record of a job
  * is its state.  A record is written with one write(2) on an O_APPEND file
  * before ctrd goes on, so a crash or SIGKILL of ctrd loses no record.
- * fdatasync(2) runs from the loop once per batch of records, after the
- * callback that wrote them, so a power loss can lose the records of the
- * last loop iteration but the loop never waits for the disk mid-request.
+ * fdatasync(2) runs on a thread of its own as soon as records were written,
+ * so a power loss can lose the records of the last few milliseconds but the
+ * loop never waits for the disk.
  * A line cut short by a crash mid-write is skipped when the journal loads.
  */
 #ifndef CTRD_HISTORY_H
@@ -18,14 +18,13 @@
 #include <jansson.h>
 
 struct error;
-struct event_base;
 struct history;
 
 #define HISTORY_FILE "jobs.journal"
 
 /* Open (creating it if needed) the journal in the directory `dir_fd`. */
-struct history *history_open(struct event_base *base, int dir_fd,
-    const char *dir, struct error *err);
+struct history *history_open(int dir_fd, const char *dir,
+    struct error *err);
 void history_free(struct history *history);
 
 /*

@@ -243,7 +243,7 @@ jobs_open_history(struct jobs *jobs, struct error *err)
 {
 	json_t *records;
 
-	jobs->history = history_open(jobs->base, jobs->config.state_dir_fd,
+	jobs->history = history_open(jobs->config.state_dir_fd,
 	    jobs->config.state_dir, err);
 	if (jobs->history == NULL)
 		return -1;

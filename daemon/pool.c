@@ -34,11 +34,36 @@ struct pool {
 	int failures;		/* consecutive spawn or warm-up failures */
 	TAILQ_HEAD(pool_entry_head, pool_entry) idle;	/* warm and spawning workers */
 	struct event *refill_timer;
+	struct event *claim_timer;	/* refill after a claim, see there */
 	pool_available_fn *available;
 	void *arg;
 };
 
 static void pool_refill(struct pool *pool);
+
+/*
+ * Delay of the refill after a claim, in milliseconds.  Starting a
+ * replacement CRIU at the moment a worker takes a job made that restore
+ * slower: the exec is waited for before the RESTORE request goes out, and
+ * the new CRIU then competes for the CPU with the restoring one.  A short
+ * restore ends first and the refill runs at its release instead.
+ */
+#define POOL_CLAIM_REFILL_DELAY_MS 50
+
+static void
+pool_on_claim_timer(evutil_socket_t fd, short what, void *arg)
+{
+	pool_refill(arg);
+}
+
+static void
+pool_schedule_refill(struct pool *pool)
+{
+	struct timeval delay = { 0, POOL_CLAIM_REFILL_DELAY_MS * 1000 };
+
+	if (!evtimer_pending(pool->claim_timer, NULL))
+		evtimer_add(pool->claim_timer, &delay);
+}
 
 static int
 pool_count_idle(const struct pool *pool, int *ret_warm)
@@ -174,7 +199,9 @@ pool_new(struct event_base *base, struct reaper *reaper,
 	TAILQ_INIT(&pool->idle);
 	pool->criu_path = strdup(criu_path);
 	pool->refill_timer = evtimer_new(base, pool_on_refill_timer, pool);
-	if (pool->criu_path == NULL || pool->refill_timer == NULL) {
+	pool->claim_timer = evtimer_new(base, pool_on_claim_timer, pool);
+	if (pool->criu_path == NULL || pool->refill_timer == NULL ||
+	    pool->claim_timer == NULL) {
 		pool_free(pool);
 		return error_set(err, "internal", "allocate pool"), NULL;
 	}
@@ -224,6 +251,8 @@ pool_free(struct pool *pool)
 	}
 	if (pool->refill_timer != NULL)
 		event_free(pool->refill_timer);
+	if (pool->claim_timer != NULL)
+		event_free(pool->claim_timer);
 	free(pool->criu_path);
 	free(pool);
 }
@@ -270,7 +299,7 @@ pool_claim(struct pool *pool)
 	worker = entry->worker;
 	pool_remove(pool, entry);
 	pool->busy++;
-	pool_refill(pool);
+	pool_schedule_refill(pool);
 	return worker;
 }
 
@@ -278,6 +307,11 @@ void
 pool_release(struct pool *pool)
 {
 	pool->busy--;
+	/* The restore is over: its replacement no longer competes with it. */
+	if (evtimer_pending(pool->claim_timer, NULL)) {
+		evtimer_del(pool->claim_timer);
+		pool_refill(pool);
+	}
 }
 
 void

@@ -57,7 +57,7 @@ open_history(struct fixture *f)
 	struct history *history;
 	struct error err;
 
-	history = history_open(f->base, f->dir_fd, f->dir, &err);
+	history = history_open(f->dir_fd, f->dir, &err);
 	assert_non_null(history);
 	return history;
 }
