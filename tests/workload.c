@@ -305,6 +305,7 @@ static void
 workload_write_file(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX], temp_path[PATH_MAX], temp_name[NAME_MAX + 1];
+	char fd_path[64];
 	size_t len = strlen(text), done = 0;
 	ssize_t written;
 	int fd;
@@ -313,9 +314,16 @@ workload_write_file(const char *dir, const char *name, const char *text)
 	workload_build_path(path, sizeof(path), dir, name);
 	workload_build_path(temp_path, sizeof(temp_path), dir, temp_name);
 
-	fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * Write into an unnamed file and name it only once written.  A dump
+	 * taken during the write then saves it as a ghost file inside the
+	 * images; a named temp file would be gone, renamed by the first
+	 * restored copy, when the same images are restored again.  Only the
+	 * few instructions between linkat() and close() keep the old risk.
+	 */
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd == -1)
-		workload_die_errno("open '%s'", temp_path);
+		workload_die_errno("open an unnamed file in '%s'", dir);
 	while (done < len) {
 		written = write(fd, text + done, len - done);
 		if (written == -1 && errno == EINTR)
@@ -324,6 +332,11 @@ workload_write_file(const char *dir, const char *name, const char *text)
 			workload_die_errno("write '%s'", temp_path);
 		done += (size_t)written;
 	}
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	unlink(temp_path);
+	if (linkat(AT_FDCWD, fd_path, AT_FDCWD, temp_path,
+	    AT_SYMLINK_FOLLOW) == -1)
+		workload_die_errno("link '%s'", temp_path);
 	if (close(fd) == -1)
 		workload_die_errno("close '%s'", temp_path);
 	if (rename(temp_path, path) == -1)
