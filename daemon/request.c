@@ -212,7 +212,7 @@ request_parse_method(const json_t *method, struct request *req,
 		}
 	}
 	return error_set_field(err, "method-not-found", "method",
-	    "unknown method '%.64s'; expected restore, status, list, cancel, watch or info",
+	    "unknown method '%.64s'; expected restore, status, list, cancel, watch, info or metrics",
 	    json_string_value(method));
 }
 

@@ -55,7 +55,7 @@ fuzz_check_buffer(const char *text, size_t size, const char *what)
 static void
 fuzz_check_request(const struct request *req)
 {
-	if ((unsigned int)req->method > REQUEST_INFO ||
+	if ((unsigned int)req->method > REQUEST_METRICS ||
 	    request_method_name(req->method) == NULL)
 		fuzz_fail("decoded method is out of range");
 	switch (req->method) {
@@ -75,6 +75,7 @@ fuzz_check_request(const struct request *req)
 		break;
 	case REQUEST_LIST:
 	case REQUEST_INFO:
+	case REQUEST_METRICS:
 		break;
 	}
 }
