@@ -55,6 +55,9 @@ struct conn {
  */
 #define CONN_READ_PAUSE_BYTES (256 * 1024)
 
+/* Time a closing connection gets to read its last output, in seconds. */
+#define CONN_FLUSH_SECONDS 10
+
 /* Interval between checks that a half-closed peer still has its socket. */
 #define CONN_PEER_CHECK_SECONDS 1
 
@@ -77,21 +80,26 @@ conn_follows_any(const struct conn *conn)
 void
 conn_send(struct conn *conn, const json_t *object)
 {
-	size_t len;
+	size_t len, pending;
 	char *line;
 
 	if (conn->closing)
 		return;
-	line = event_json_encode_line(object, &len);
-	if (line == NULL) {
-		log_err(NULL, "encode a reply: out of memory");
+	/*
+	 * The bound applies to what is already waiting, so one large reply,
+	 * such as a list of many jobs, still goes to a client that reads.
+	 */
+	pending = evbuffer_get_length(bufferevent_get_output(conn->bev));
+	if (pending <= CONN_MAX_PENDING_BYTES) {
+		line = event_json_encode_line(object, &len);
+		if (line == NULL) {
+			log_err(NULL, "encode a reply: out of memory");
+			return;
+		}
+		bufferevent_write(conn->bev, line, len);
+		free(line);
 		return;
 	}
-	bufferevent_write(conn->bev, line, len);
-	free(line);
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) <=
-	    CONN_MAX_PENDING_BYTES)
-		return;
 	/* Freed from the loop: the caller may be iterating over watchers. */
 	log_warning(NULL, "pid %d: client left over %d bytes unread, disconnecting it",
 	    (int)conn->peer.pid, CONN_MAX_PENDING_BYTES);
@@ -212,10 +220,16 @@ conn_on_write(struct bufferevent *bev, void *arg)
 void
 conn_close_after_flush(struct conn *conn)
 {
+	struct timeval deadline = { CONN_FLUSH_SECONDS, 0 };
+
 	conn->closing = true;
 	bufferevent_disable(conn->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
 		conn_free(conn);
+		return;
+	}
+	/* A client that never reads must not keep its slot. */
+	evtimer_add(conn->drop_event, &deadline);
 }
 
 /*
@@ -346,7 +360,9 @@ conn_on_idle(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *conn = arg;
 
-	if (conn_follows_any(conn) || conn->closing) {
+	if (conn->closing)
+		return;
+	if (conn_follows_any(conn)) {
 		conn_arm_idle_timer(conn);
 		return;
 	}

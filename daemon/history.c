@@ -44,14 +44,31 @@ struct history {
 	int sync_errno;		/* the last failure, for the loop to log */
 };
 
+/*
+ * Open the journal for appending.  O_NONBLOCK keeps a FIFO planted under
+ * its name from blocking ctrd; only a regular file is accepted.
+ */
 static int
 history_open_file(struct history *history, struct error *err)
 {
+	struct stat st;
+
 	history->fd = openat(history->dir_fd, HISTORY_FILE,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0600);
+	if (history->fd == -1 && errno == ELOOP)
+		return error_set(err, "internal",
+		    "job history '%s' is a symbolic link; remove it", history->path);
 	if (history->fd == -1)
 		return error_set_errno(err, "internal", "open job history '%s'",
 		    history->path);
+	if (fstat(history->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(history->fd);
+		history->fd = -1;
+		return error_set(err, "internal",
+		    "job history '%s' is not a regular file; remove it",
+		    history->path);
+	}
 	return 0;
 }
 
@@ -313,6 +330,7 @@ history_write_all(int fd, const char *buf, size_t len)
 void
 history_append(struct history *history, const json_t *record)
 {
+	struct stat st;
 	size_t len;
 	char *line;
 
@@ -322,9 +340,17 @@ history_append(struct history *history, const json_t *record)
 		return;
 	}
 	/* One write on an O_APPEND file, so a crash never splits two records. */
-	if (history_write_all(history->fd, line, len) == -1)
-		log_warning(NULL, "append to job history '%s': %s; the record is missing until the journal is rewritten",
+	if (fstat(history->fd, &st) == -1)
+		st.st_size = -1;
+	if (history_write_all(history->fd, line, len) == -1) {
+		log_warning(NULL, "append to job history '%s': %s; the record is missing",
 		    history->path, strerror(errno));
+		/* A cut record would swallow the next one: drop its part. */
+		if (st.st_size >= 0 && ftruncate(history->fd, st.st_size) == -1)
+			log_warning(NULL, "cut job history '%s' back to %lld bytes: %s",
+			    history->path, (long long)st.st_size,
+			    strerror(errno));
+	}
 	free(line);
 	history->appended++;
 	pthread_mutex_lock(&history->lock);

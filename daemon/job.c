@@ -190,6 +190,7 @@ job_release(struct job *job)
 		event_free(job->deadline);
 		job->deadline = NULL;
 	}
+	job_release_adopted(job);
 	/* A killed lazy-pages server leaves its socket behind. */
 	if (job->work_fd != -1)
 		unlinkat(job->work_fd, LAZY_PAGES_SOCKET, 0);
@@ -234,13 +235,21 @@ job_detach(struct job *job)
 		close(job->work_fd);
 }
 
+/* Stop watching an adopted root through its pidfd. */
+void
+job_release_adopted(struct job *job)
+{
+	if (job->adopted_exit == NULL)
+		return;
+	close(event_get_fd(job->adopted_exit));
+	event_free(job->adopted_exit);
+	job->adopted_exit = NULL;
+}
+
 void
 job_free(struct job *job)
 {
-	if (job->adopted_exit != NULL) {
-		close(event_get_fd(job->adopted_exit));
-		event_free(job->adopted_exit);
-	}
+	job_release_adopted(job);
 	json_decref(job->error);
 	free(job->cancel_reason);
 	free(job->images_dir);
@@ -416,7 +425,7 @@ job_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	snprintf(message, sizeof(message),
 	    "%s within %d s (%s); CRIU's logs are in %s", job->phase->what,
-	    job_phase_seconds(job, job->phase), job->phase->key,
+	    job->deadline_seconds, job->phase->key,
 	    job->work_dir);
 	job->fail_phase = job->phase->name;
 	job_fail(job, "timeout", message, NULL);
@@ -438,6 +447,7 @@ job_set_deadline(struct job *job, const struct job_phase *phase)
 	}
 	evtimer_del(job->deadline);
 	job->phase = phase;
+	job->deadline_seconds = (int)timeout.tv_sec;
 	if (timeout.tv_sec > 0)
 		evtimer_add(job->deadline, &timeout);
 }

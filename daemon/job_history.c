@@ -37,6 +37,8 @@ job_on_adopted_exit(evutil_socket_t fd, short what, void *arg)
 	struct job *job = arg;
 	json_t *event;
 
+	if (job_is_ended(job))
+		return;
 	job->root_exited = true;
 	job->exit_unknown = true;
 	event = job_event(job, "exited");
@@ -78,8 +80,10 @@ job_adopt(struct job *job)
 	}
 	/* The pid was checked before the pidfd was opened: check again. */
 	if (proc_tree_read_stat(job->pid, &parent, &start) < 0 ||
-	    start != job->pid_start)
+	    start != job->pid_start) {
+		job_release_adopted(job);
 		return -1;
+	}
 	job->adopted = true;
 	return 0;
 }
@@ -233,14 +237,15 @@ jobs_load_records(struct jobs *jobs, const json_t *records)
 			    i + 1, err.message);
 			continue;
 		}
-		jobs_add_loaded(jobs, job);
 		job_settle(job);
+		jobs_add_loaded(jobs, job);
 	}
 }
 
 int
 jobs_open_history(struct jobs *jobs, struct error *err)
 {
+	struct error rewrite_err;
 	json_t *records;
 
 	jobs->history = history_open(jobs->config.state_dir_fd,
@@ -257,5 +262,9 @@ jobs_open_history(struct jobs *jobs, struct error *err)
 	json_decref(records);
 	/* Trim to max_history from the loop, then start a compact journal. */
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
-	return jobs_rewrite_history(jobs, err);
+	/* A full disk must not stop ctrd: the old journal stays valid. */
+	if (jobs_rewrite_history(jobs, &rewrite_err) < 0)
+		log_warning(NULL, "compact job history: %s; appending to the old journal",
+		    rewrite_err.message);
+	return 0;
 }

@@ -63,6 +63,7 @@ struct job {
 	struct event *watchdog;		/* log size checks */
 	struct event *deadline;		/* of the current phase */
 	const struct job_phase *phase;	/* the deadline's phase */
+	int deadline_seconds;		/* as armed, before any reload */
 	const char *fail_phase;		/* a deadline's phase, for the error */
 	TAILQ_HEAD(, job_watch) watches;
 	TAILQ_ENTRY(job) all_entry;
@@ -122,6 +123,9 @@ struct job *job_from_record(struct jobs *jobs, const json_t *record,
  * is dropped from the history.
  */
 void jobs_remove_work_dir(struct jobs *jobs, const char *id);
+
+/* Stop watching an adopted root; safe to call for any job. */
+void job_release_adopted(struct job *job);
 
 /* Free a job that is in no list. */
 void job_free(struct job *job);

@@ -196,10 +196,11 @@ job_from_record(struct jobs *jobs, const json_t *record, struct error *err)
 	    "state")));
 	struct job *job;
 
-	if (id == NULL || strlen(id) != JOB_ID_LEN || dir == NULL ||
+	if (id == NULL || strlen(id) != JOB_ID_LEN ||
+	    strspn(id, "0123456789abcdef") != JOB_ID_LEN || dir == NULL ||
 	    work_dir == NULL || state < 0)
 		return error_set(err, "internal",
-		    "a record lacks its job id, images_dir, work_dir or state"),
+		    "a record lacks a job id of 16 hex digits, images_dir, work_dir or state"),
 		    NULL;
 	job = calloc(1, sizeof(*job));
 	if (job == NULL || (job->images_dir = strdup(dir)) == NULL) {

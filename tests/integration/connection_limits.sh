@@ -17,8 +17,11 @@ chmod 0666 "$ctrd_socket"
 # to info, or the first line ctrd sent on its own), then hold the open ones
 # until SIGTERM, printing "closed" for each one ctrd closes.  It runs
 # Debian's python3: one under /root is not executable for other users.
+#
+# It execs setpriv, which execs python3, so the pid the test records and
+# kills at exit is the client's own.
 hold_connections() {
-	setpriv --reuid="$1" --regid="$1" --clear-groups /usr/bin/python3 - "$ctrd_socket" "$2" <<'PY'
+	exec setpriv --reuid="$1" --regid="$1" --clear-groups /usr/bin/python3 - "$ctrd_socket" "$2" <<'PY'
 import json, select, signal, socket, sys, time
 path, count = sys.argv[1], int(sys.argv[2])
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

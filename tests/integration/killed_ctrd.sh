@@ -64,10 +64,12 @@ dump_workload "$lazy_pid" "$test_dir/lazy-images"
 record_restored_pid "$lazy_pid"
 
 echo '{}' >"$test_dir/ctrd.json"
-start_reaped_ctrd "$test_dir/ctrd.json"
+make_slow_lazy_criu
+start_reaped_ctrd "$test_dir/ctrd.json" "$slow_lazy_criu"
 
 # SIGSTOP pauses the lazy server mid-transfer, so the transfer is still
-# under way when ctrd dies, however fast this machine copies.
+# under way when ctrd dies.  The server runs slowed down until then, or it
+# could copy every page before the test stops it.
 python3 "$source_dir/tests/integration/kill_during_restore.py" \
 	"$ctrd_socket" "$test_dir/lazy-images" transfer server --lazy \
 	--signal STOP --detach >lazy.jsonl 2>lazy.err ||
@@ -94,6 +96,8 @@ wait_pid_gone "$eager_pid" 10 ||
 assert_file_contains "$state_dir/jobs/$eager_job/restore.log" "Restoring FAILED" \
 	"CRIU's log of job $eager_job"
 
+# Back at full speed, the server copies the rest.
+echo "$lazy_server" >/sys/fs/cgroup/cpu/cgroup.procs
 kill -CONT "$lazy_server"
 wait_pid_gone "$lazy_server" 30 ||
 	fail "lazy-pages server $lazy_server did not finish within 30 s of SIGCONT"

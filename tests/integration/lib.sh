@@ -552,15 +552,16 @@ wait_pool_refilled() {
 # subreaper.py, which becomes the parent of those trees and reaps them.
 reaper_pid=
 
-# Start ctrd under the subreaper with the config file $1 and wait until it
-# replies to info.  Sets ctrd_pid and reaper_pid.
+# Start ctrd under the subreaper with the config file $1 and the CRIU at $2
+# (default criu_bin), and wait until it replies to info.  Sets ctrd_pid and
+# reaper_pid.
 start_reaped_ctrd() {
-	local config=$1 i
+	local config=$1 criu=${2:-$criu_bin} i
 	rm -f "$test_dir/ctrd.pid" "$test_dir/ctrd.status"
 	python3 "$source_dir/tests/integration/subreaper.py" \
 		"$test_dir/ctrd.pid" "$test_dir/ctrd.status" \
 		"$ctrd_bin" --socket "$ctrd_socket" --state-dir "$state_dir" \
-		--criu "$criu_bin" --workers 2 --log-level debug --config "$config" \
+		--criu "$criu" --workers 2 --log-level debug --config "$config" \
 		</dev/null >>"$test_dir/ctrd.log" 2>&1 &
 	reaper_pid=$!
 	record_child_pid "$reaper_pid"
