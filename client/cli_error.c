@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_error.h"
+#include "value.h"
 
 int
 cli_error_set(struct cli_error *err, const char *fmt, ...)
@@ -38,6 +39,8 @@ int
 cli_error_report(const struct cli_error *err)
 {
 	fflush(stdout);
-	fprintf(stderr, "%s: %s\n", CLI_PROGRAM, err->message);
+	fprintf(stderr, "%s: ", CLI_PROGRAM);
+	value_print_text(stderr, err->message);
+	fputc('\n', stderr);
 	return EXIT_FAILURE;
 }

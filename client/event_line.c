@@ -93,8 +93,10 @@ event_line_print_failure(FILE *out, json_t *event)
 	code = json_string_value(json_object_get(event, "code"));
 	message = json_string_value(json_object_get(event, "message"));
 	fprintf(out, " code=%s", code != NULL ? code : "-");
-	if (message != NULL)
-		fprintf(out, ": %s", message);
+	if (message != NULL) {
+		fputs(": ", out);
+		value_print_text(out, message);
+	}
 	fputc('\n', out);
 
 	log = json_object_get(event, "log");

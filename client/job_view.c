@@ -178,10 +178,11 @@ job_view_print_row(FILE *out, json_t *job, const int widths[JOB_VIEW_COLUMNS])
 		text = job == NULL ? job_view_columns[col].header :
 		    job_view_format_cell(job, job_view_columns[col].key, buf,
 		    sizeof(buf));
+		value_print_text(out, text);
 		if (col + 1 < JOB_VIEW_COLUMNS)
-			fprintf(out, "%-*s  ", widths[col], text);
+			fprintf(out, "%*s  ", widths[col] - (int)strlen(text), "");
 		else
-			fprintf(out, "%s\n", text);
+			fputc('\n', out);
 	}
 }
 

@@ -6,11 +6,20 @@
 #include "value.h"
 
 void
+value_print_text(FILE *out, const char *text)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++)
+		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, out);
+}
+
+void
 value_print(FILE *out, const json_t *value)
 {
 	switch (json_typeof(value)) {
 	case JSON_STRING:
-		fputs(json_string_value(value), out);
+		value_print_text(out, json_string_value(value));
 		break;
 	case JSON_INTEGER:
 		fprintf(out, "%" JSON_INTEGER_FORMAT,

@@ -7,10 +7,18 @@
 #include <jansson.h>
 
 /*
- * Print `value` as plain text: a string as it is, null as "-", a number or
+ * Print `value` as plain text: a string through value_print_text(), null
+ * as "-", a number or
  * boolean as JSON writes it, an array or object as compact JSON.
  */
 void value_print(FILE *out, const json_t *value);
+
+/*
+ * Print `text` with every control character written as '?', so a string
+ * from ctrd, such as an images_dir a client chose, cannot forge output
+ * lines or send escape sequences to the terminal.
+ */
+void value_print_text(FILE *out, const char *text);
 
 /*
  * Print `value` as the right-hand side of a key=value pair.  Like

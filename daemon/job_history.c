@@ -21,6 +21,7 @@
 #include "history.h"
 #include "job.h"
 #include "job_internal.h"
+#include "lazy_pages.h"
 #include "log.h"
 #include "proc_tree.h"
 
@@ -92,8 +93,12 @@ job_adopt(struct job *job)
 static void
 job_interrupt(struct job *job)
 {
-	char message[160];
+	char message[160], socket_path[JOB_ID_LEN + 32];
 
+	/* Its lazy-pages server, if any, is gone or orphaned: drop its socket. */
+	snprintf(socket_path, sizeof(socket_path), "%s/%s", job->id,
+	    LAZY_PAGES_SOCKET);
+	unlinkat(job->jobs->jobs_dir_fd, socket_path, 0);
 	snprintf(message, sizeof(message),
 	    "ctrd stopped abruptly while the job was %s; submit it again",
 	    job_state_names[job->state]);
