@@ -89,7 +89,12 @@ job_adopt(struct job *job)
 	return 0;
 }
 
-/* Mark a job that a crash of ctrd left unfinished. */
+/*
+ * Mark a job that a crash of ctrd left unfinished.
+ *
+ * NOTE: the metrics count jobs since this ctrd started, so a job marked
+ * interrupted here is not in ctrd_jobs_ended_total.
+ */
 static void
 job_interrupt(struct job *job)
 {

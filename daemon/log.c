@@ -205,6 +205,9 @@ log_emit_journal(enum log_level level, const struct log_context *ctx,
 /*
  * Replace control characters, such as a newline in a job id a client
  * sent, with '?', so no message can forge a second log line.
+ *
+ * NOTE: only ASCII controls are replaced.  C1 controls and U+2028, which
+ * some log viewers also break lines at, pass through as UTF-8.
  */
 static void
 log_escape_controls(char *message)
