@@ -512,6 +512,27 @@ job_count_lazy_pages(struct job *job)
 	}
 }
 
+/*
+ * Return whether the job's lazy-pages server has exited with pages still
+ * to copy.  A tree that faults on a page its dead server never sends dies,
+ * and its exit can reach ctrd before the server's: the server, not the
+ * tree, is then the cause.  WNOWAIT leaves the server to the reaper.
+ */
+static bool
+job_lazy_server_died(const struct job *job)
+{
+	siginfo_t info = { 0 };
+	pid_t server;
+
+	if (job->lazy == NULL || job->pages_complete)
+		return false;
+	server = lazy_pages_pid(job->lazy);
+	if (server <= 1 || waitid(P_PID, (id_t)server, &info,
+	    WEXITED | WNOHANG | WNOWAIT) == -1)
+		return false;
+	return info.si_pid == server;
+}
+
 static void
 job_on_root_exit(pid_t pid, int status, void *arg)
 {
@@ -523,6 +544,11 @@ job_on_root_exit(pid_t pid, int status, void *arg)
 	job->root_status = status;
 	if (job->state != JOB_RESTORED)
 		return;		/* reported with the RESTORE reply */
+	if (job_lazy_server_died(job)) {
+		job_fail_from_log(job, LAZY_PAGES_LOG, "lazy-pages-failed",
+		    "the lazy-pages server exited before copying every page, and the restored tree died without them");
+		return;
+	}
 	event = job_event(job, "exited");
 	json_object_set_new(event, "pid", json_integer(pid));
 	if (WIFEXITED(status))
