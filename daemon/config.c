@@ -190,7 +190,7 @@ config_store_string(struct config *config, const struct config_key *key,
 		return error_set_field(err, "invalid-config", key->name,
 		    "'%s' must be an absolute path, got '%s'", key->name,
 		    value);
-	/* A Unix socket address holds at most 107 bytes and a NUL. */
+	/* A Unix socket address has room for 107 bytes and a NUL. */
 	if (key->offset == CONFIG_FIELD(socket_path) &&
 	    strlen(value) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		return error_set_field(err, "invalid-config", key->name,

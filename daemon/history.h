@@ -5,9 +5,9 @@
  * Each record is a whole snapshot of one job, so the last record of a job
  * is its state.  A record is written with one write(2) on an O_APPEND file
  * before ctrd goes on, so a crash or SIGKILL of ctrd loses no record.
- * fdatasync(2) runs on a thread of its own as soon as records were written,
- * so a power loss can lose the records of the last few milliseconds but the
- * loop never waits for the disk.
+ * fdatasync(2) runs on a thread of its own as soon as records were written.
+ * So an append does not wait for the disk, and a power loss can lose the
+ * records of the last few milliseconds.
  * A line cut short by a crash mid-write is skipped when the journal loads.
  */
 #ifndef CTRD_HISTORY_H

@@ -40,7 +40,7 @@ struct jobs_config {
 	int max_running;	/* jobs with a CRIU worker at once */
 	int max_history;	/* ended jobs kept for status and list */
 	int max_queue;		/* jobs waiting for a worker */
-	/* Phase deadlines in seconds, as in struct config; 0 is none. */
+	/* Phase deadlines in seconds, as in struct config; 0 turns one off. */
 	int queue_timeout;
 	int lazy_pages_timeout;
 	int restore_timeout;

@@ -56,7 +56,7 @@ const char *log_target_name(enum log_target target);
 /*
  * Choose where records go.  LOG_TARGET_AUTO picks the journal when
  * JOURNAL_STREAM names the device and inode of stderr, which is how
- * systemd says a service's stderr is a journal stream (systemd.exec(5)).
+ * systemd marks a service's stderr as a journal stream (systemd.exec(5)).
  */
 void log_set_target(enum log_target target);
 /* The target in use after resolving LOG_TARGET_AUTO. */

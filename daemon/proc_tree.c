@@ -13,25 +13,12 @@
 static pid_t
 proc_tree_parent(pid_t pid)
 {
-	char path[64], buf[512];
-	const char *after_comm;
-	int ppid;
-	FILE *f;
+	unsigned long long start_ticks;
+	pid_t parent;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
+	if (proc_tree_read_stat(pid, &parent, &start_ticks) < 0)
 		return -1;
-	if (fgets(buf, sizeof(buf), f) == NULL) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	/* The command name may contain spaces and parentheses. */
-	after_comm = strrchr(buf, ')');
-	if (after_comm == NULL || sscanf(after_comm, ") %*c %d", &ppid) != 1)
-		return -1;
-	return (pid_t)ppid;
+	return parent;
 }
 
 /* Return whether `pid` has `root` among its ancestors. */

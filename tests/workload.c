@@ -316,10 +316,11 @@ workload_write_file(const char *dir, const char *name, const char *text)
 
 	/*
 	 * Write into an unnamed file and name it only once written.  A dump
-	 * taken during the write then saves it as a ghost file inside the
-	 * images; a named temp file would be gone, renamed by the first
-	 * restored copy, when the same images are restored again.  Only the
-	 * few instructions between linkat() and close() keep the old risk.
+	 * taken during the write then saves the file as a ghost file inside
+	 * the images.  A named temp file would not work, because the first
+	 * restored copy renames it away before the same images are restored
+	 * again.  Only the few instructions between linkat() and close() keep
+	 * that risk.
 	 */
 	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd == -1)

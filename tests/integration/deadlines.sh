@@ -1,7 +1,7 @@
 #!/bin/bash
-# Each phase of a job has its own deadline, and expiry fails the job with
-# code timeout and the phase named, leaving no CRIU process, lazy-pages
-# server, restored task or lazy-pages.socket behind:
+# Each phase of a job has its own deadline.  Expiry fails the job with code
+# timeout and the phase named.  It leaves no CRIU process, lazy-pages
+# server, restored task or lazy-pages.socket behind.  The phases tested:
 #   queued      queue_timeout: no worker freed up in time
 #   restoring   restore_timeout: CRIU blocked in open() on a FIFO
 #   pages       pages_timeout: the lazy-pages server is slowed down to 1%

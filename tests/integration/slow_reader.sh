@@ -1,8 +1,8 @@
 #!/bin/bash
-# A client that sends requests but never reads the replies is not read
-# from either once its unread output passes ctrd's pause bound: ctrd's
-# memory stays bounded, other clients are served meanwhile, and once the
-# client reads, every reply arrives, in order, and ctrd goes on reading.
+# ctrd stops reading a client that sends requests but never reads the
+# replies, once its unread output passes the pause bound.  So ctrd's memory
+# stays bounded, and other clients are served meanwhile.  Once the client
+# reads, every reply arrives in order, and ctrd goes on reading.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

@@ -71,7 +71,7 @@ early=$(sed '/READY=1/,$d' "$notify_log" | grep -v -E '^[0-9.]+ [a-z]+ (STATUS=[
 assert_file_contains "$notify_log" "STATUS=0 restoring, 0 queued, 0 restored and running; 2 of 2 workers warm" "READY=1 status line"
 assert_eq 2 "$(cli --json info | json_value pool.warm)" "warm workers after READY=1"
 
-# No child of ctrd sees systemd's variables.
+# No child of ctrd inherits systemd's variables.
 for child in $(cat /proc/"$ctrd_pid"/task/*/children); do
 	if tr '\0' '\n' <"/proc/$child/environ" | grep -E '^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_FDS)='; then
 		fail "child $child of ctrd inherited a systemd variable"

@@ -15,7 +15,7 @@ struct utf8_case {
 	const char *expected;
 };
 
-/* Valid and invalid UTF-8, as jansson's utf8_check_full() tells them apart. */
+/* Valid and invalid UTF-8, as jansson's utf8_check_full() classifies them. */
 static const struct utf8_case utf8_cases[] = {
 	{ "ascii unchanged", "images_dir 'a/b'", "images_dir 'a/b'" },
 	{ "two bytes unchanged", "\xc3\xa9", "\xc3\xa9" },

@@ -140,13 +140,13 @@ static void
 test_rewrite_replaces(void **state)
 {
 	struct history *history = open_history(*state);
-	json_t *records, *kept;
+	json_t *records, *replacement;
 
 	append(history, "aaaaaaaaaaaaaaaa", "queued");
 	append(history, "bbbbbbbbbbbbbbbb", "queued");
-	kept = json_pack("[{s:s, s:s}]", "job", "bbbbbbbbbbbbbbbb", "state",
+	replacement = json_pack("[{s:s, s:s}]", "job", "bbbbbbbbbbbbbbbb", "state",
 	    "canceled");
-	assert_int_equal(history_rewrite(history, kept, &(struct error){0}), 0);
+	assert_int_equal(history_rewrite(history, replacement, &(struct error){0}), 0);
 	assert_int_equal(history_appended(history), 0);
 	append(history, "cccccccccccccccc", "queued");
 	records = load(history);
@@ -155,7 +155,7 @@ test_rewrite_replaces(void **state)
 	assert_string_equal(record_field(records, 1, "job"), "cccccccccccccccc");
 	assert_int_equal(faccessat(((struct fixture *)*state)->dir_fd,
 	    HISTORY_FILE ".tmp", F_OK, 0), -1);
-	json_decref(kept);
+	json_decref(replacement);
 	json_decref(records);
 	history_free(history);
 }
