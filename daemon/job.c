@@ -19,6 +19,7 @@
 
 #include "criu_log.h"
 #include "criu_rpc.h"
+#include "criu_stats.h"
 #include "error.h"
 #include "event_json.h"
 #include "job.h"
@@ -607,6 +608,24 @@ job_on_notify(struct job *job, const CriuResp *resp)
 	job_emit(job, event);
 }
 
+/*
+ * Take CRIU's statistics of the restore from the job's work dir.  They
+ * only inform, so a missing or damaged file costs the job nothing else.
+ */
+static void
+job_read_criu_stats(struct job *job)
+{
+	struct error err;
+
+	if (criu_stats_read(job->work_fd, &job->criu_stats, &err) < 0) {
+		log_warning(job->id, "no CRIU restore statistics: %s, continuing",
+		    err.message);
+		return;
+	}
+	job->has_criu_stats = true;
+	metrics_observe_criu(job->jobs->metrics, &job->criu_stats);
+}
+
 static void
 job_on_restored(struct job *job, pid_t pid)
 {
@@ -615,6 +634,8 @@ job_on_restored(struct job *job, pid_t pid)
 
 	job_observe_phase(job, METRICS_RESTORE);
 	metrics_count_restored(job->jobs->metrics);
+	/* Before the state change, so the history record keeps them. */
+	job_read_criu_stats(job);
 	job_set_pid(job, pid);
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "criu_stats.h"
 #include "job.h"
 #include "request.h"
 
@@ -55,6 +56,8 @@ struct job {
 	long pages_total;
 	bool root_exited;
 	int root_status;
+	struct criu_stats criu_stats;	/* from CRIU's stats-restore */
+	bool has_criu_stats;		/* criu_stats was read */
 	json_t *error;			/* {code, message, log} once failed */
 	char *cancel_reason;
 

@@ -3,11 +3,13 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "criu_stats.h"
 #include "error.h"
 #include "event_json.h"
 #include "job.h"
@@ -37,12 +39,29 @@ job_peer_json(const struct job *job)
 	    "pid", peer->pid > 0 ? json_integer(peer->pid) : json_null());
 }
 
+/*
+ * CRIU's statistics of the restore, with its microseconds as fractional
+ * milliseconds.  pages_restored is null when CRIU did not write it.
+ */
+static json_t *
+job_criu_stats_json(const struct criu_stats *stats)
+{
+	return json_pack("{s:f, s:f, s:o, s:I, s:I}",
+	    "restore_ms", stats->restore_us / 1000.0,
+	    "forking_ms", stats->forking_us / 1000.0,
+	    "pages_restored", stats->has_pages_restored ?
+	    json_integer((json_int_t)stats->pages_restored) : json_null(),
+	    "pages_compared", (json_int_t)stats->pages_compared,
+	    "pages_skipped_cow", (json_int_t)stats->pages_skipped_cow);
+}
+
 json_t *
 job_to_json(const struct job *job)
 {
 	const struct restore_options *o = &job->options;
+	json_t *object;
 
-	return json_pack(
+	object = json_pack(
 	    "{s:s, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b,"
 	    " s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}",
 	    "job", job->id, "state", job_state_names[job->state],
@@ -66,6 +85,10 @@ job_to_json(const struct job *job)
 	    json_null(),
 	    "exit", job_exit_json(job),
 	    "adopted", job->adopted);
+	if (object != NULL && job->has_criu_stats)
+		json_object_set_new(object, "criu_stats",
+		    job_criu_stats_json(&job->criu_stats));
+	return object;
 }
 
 json_t *
@@ -184,6 +207,43 @@ job_from_record_outcome(struct job *job, const json_t *record)
 		job->cancel_reason = strdup(reason);
 }
 
+
+/* Return `ms` milliseconds as whole microseconds, or -1 if out of range. */
+static long long
+job_record_us(double ms)
+{
+	if (!(ms >= 0) || ms * 1000 > UINT32_MAX)
+		return -1;
+	return (long long)(ms * 1000 + 0.5);
+}
+
+/* Take back CRIU's statistics, which only restored jobs have. */
+static void
+job_from_record_criu_stats(struct job *job, json_t *stats)
+{
+	struct criu_stats *s = &job->criu_stats;
+	json_int_t compared, skipped;
+	double restore_ms, forking_ms;
+	json_t *restored;
+
+	if (json_unpack(stats, "{s:F, s:F, s:o, s:I, s:I}",
+	    "restore_ms", &restore_ms, "forking_ms", &forking_ms,
+	    "pages_restored", &restored, "pages_compared", &compared,
+	    "pages_skipped_cow", &skipped) < 0 ||
+	    job_record_us(restore_ms) < 0 || job_record_us(forking_ms) < 0 ||
+	    compared < 0 || skipped < 0)
+		return;
+	s->restore_us = (uint32_t)job_record_us(restore_ms);
+	s->forking_us = (uint32_t)job_record_us(forking_ms);
+	s->has_pages_restored = json_is_integer(restored) &&
+	    json_integer_value(restored) >= 0;
+	s->pages_restored = s->has_pages_restored ?
+	    (uint64_t)json_integer_value(restored) : 0;
+	s->pages_compared = (uint64_t)compared;
+	s->pages_skipped_cow = (uint64_t)skipped;
+	job->has_criu_stats = true;
+}
+
 struct job *
 job_from_record(struct jobs *jobs, const json_t *record, struct error *err)
 {
@@ -226,6 +286,7 @@ job_from_record(struct jobs *jobs, const json_t *record, struct error *err)
 	    "pages_complete"));
 	job_from_record_peer(job, json_object_get(record, "peer"));
 	job_from_record_outcome(job, record);
+	job_from_record_criu_stats(job, json_object_get(record, "criu_stats"));
 	if (job_from_record_options(job, json_object_get(record, "options")) < 0 ||
 	    job_from_record_times(job, record) < 0) {
 		error_set(err, "internal", "job %s: bad options or times", id);

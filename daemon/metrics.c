@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "criu_stats.h"
 #include "metrics.h"
 
 /* Upper bounds of the duration buckets, in seconds, from 1 ms to 1 h. */
@@ -41,6 +42,10 @@ struct metrics_code {
 
 struct metrics {
 	struct metrics_histogram phases[METRICS_PHASE_COUNT];
+	/* restore_time and forking_time of CRIU's stats-restore files */
+	struct metrics_histogram criu_restore;
+	struct metrics_histogram criu_forking;
+	unsigned long long criu_pages_restored;
 	unsigned long long restored;
 	unsigned long long ended[METRICS_END_STATE_COUNT];
 	struct metrics_code codes[METRICS_MAX_CODES + 1];	/* + "other" */
@@ -59,11 +64,9 @@ metrics_free(struct metrics *metrics)
 	free(metrics);
 }
 
-void
-metrics_observe(struct metrics *metrics, enum metrics_phase phase,
-    double seconds)
+static void
+metrics_histogram_add(struct metrics_histogram *histogram, double seconds)
 {
-	struct metrics_histogram *histogram = &metrics->phases[phase];
 	size_t i;
 
 	if (seconds < 0)
@@ -76,6 +79,22 @@ metrics_observe(struct metrics *metrics, enum metrics_phase phase,
 			break;
 		}
 	}
+}
+
+void
+metrics_observe(struct metrics *metrics, enum metrics_phase phase,
+    double seconds)
+{
+	metrics_histogram_add(&metrics->phases[phase], seconds);
+}
+
+void
+metrics_observe_criu(struct metrics *metrics, const struct criu_stats *stats)
+{
+	metrics_histogram_add(&metrics->criu_restore, stats->restore_us / 1e6);
+	metrics_histogram_add(&metrics->criu_forking, stats->forking_us / 1e6);
+	if (stats->has_pages_restored)
+		metrics->criu_pages_restored += stats->pages_restored;
 }
 
 void
@@ -115,24 +134,68 @@ metrics_count_ended(struct metrics *metrics, const char *state,
 		metrics_find_code(metrics, code)->count++;
 }
 
+/*
+ * Write the samples of `histogram` as metric `name`.  `label` is a
+ * key="value" pair that each sample carries, or "" for none.
+ */
 static void
-metrics_format_histogram(FILE *out, const char *phase,
+metrics_format_histogram(FILE *out, const char *name, const char *label,
     const struct metrics_histogram *histogram)
 {
+	const char *comma = label[0] != '\0' ? "," : "";
 	unsigned long long cumulative = 0;
 	size_t i;
 
 	for (i = 0; i < METRICS_BUCKET_COUNT; i++) {
 		cumulative += histogram->buckets[i];
-		fprintf(out, "ctrd_phase_duration_seconds_bucket{phase=\"%s\",le=\"%g\"} %llu\n",
-		    phase, metrics_buckets[i], cumulative);
+		fprintf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n",
+		    name, label, comma, metrics_buckets[i], cumulative);
 	}
-	fprintf(out, "ctrd_phase_duration_seconds_bucket{phase=\"%s\",le=\"+Inf\"} %llu\n",
-	    phase, histogram->count);
-	fprintf(out, "ctrd_phase_duration_seconds_sum{phase=\"%s\"} %.6f\n",
-	    phase, histogram->sum);
-	fprintf(out, "ctrd_phase_duration_seconds_count{phase=\"%s\"} %llu\n",
-	    phase, histogram->count);
+	fprintf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n",
+	    name, label, comma, histogram->count);
+	/* A sample without labels has no braces. */
+	if (label[0] != '\0') {
+		fprintf(out, "%s_sum{%s} %.6f\n", name, label, histogram->sum);
+		fprintf(out, "%s_count{%s} %llu\n", name, label,
+		    histogram->count);
+	} else {
+		fprintf(out, "%s_sum %.6f\n", name, histogram->sum);
+		fprintf(out, "%s_count %llu\n", name, histogram->count);
+	}
+}
+
+static void
+metrics_format_phases(FILE *out, const struct metrics *metrics)
+{
+	char label[64];
+	size_t i;
+
+	fprintf(out, "# HELP ctrd_phase_duration_seconds Time jobs spent in each phase.\n"
+	    "# TYPE ctrd_phase_duration_seconds histogram\n");
+	for (i = 0; i < METRICS_PHASE_COUNT; i++) {
+		snprintf(label, sizeof(label), "phase=\"%s\"",
+		    metrics_phase_names[i]);
+		metrics_format_histogram(out, "ctrd_phase_duration_seconds",
+		    label, &metrics->phases[i]);
+	}
+}
+
+/* CRIU's own statistics of the restores, from its stats-restore files. */
+static void
+metrics_format_criu(FILE *out, const struct metrics *metrics)
+{
+	fprintf(out, "# HELP ctrd_criu_restore_seconds Time CRIU spent in each restore, by its own clock.\n"
+	    "# TYPE ctrd_criu_restore_seconds histogram\n");
+	metrics_format_histogram(out, "ctrd_criu_restore_seconds", "",
+	    &metrics->criu_restore);
+	fprintf(out, "# HELP ctrd_criu_forking_seconds Time restored processes spent forking their children, summed per restore.\n"
+	    "# TYPE ctrd_criu_forking_seconds histogram\n");
+	metrics_format_histogram(out, "ctrd_criu_forking_seconds", "",
+	    &metrics->criu_forking);
+	fprintf(out, "# HELP ctrd_criu_pages_restored_total Private memory pages CRIU wrote from the images, lazy pages excluded.\n"
+	    "# TYPE ctrd_criu_pages_restored_total counter\n"
+	    "ctrd_criu_pages_restored_total %llu\n",
+	    metrics->criu_pages_restored);
 }
 
 static void
@@ -188,18 +251,14 @@ metrics_format(const struct metrics *metrics,
 	char *text = NULL;
 	size_t size = 0;
 	FILE *out;
-	size_t i;
 
 	out = open_memstream(&text, &size);
 	if (out == NULL)
 		return NULL;
 	metrics_format_jobs(out, metrics, gauges);
 	metrics_format_pool(out, gauges);
-	fprintf(out, "# HELP ctrd_phase_duration_seconds Time jobs spent in each phase.\n"
-	    "# TYPE ctrd_phase_duration_seconds histogram\n");
-	for (i = 0; i < METRICS_PHASE_COUNT; i++)
-		metrics_format_histogram(out, metrics_phase_names[i],
-		    &metrics->phases[i]);
+	metrics_format_phases(out, metrics);
+	metrics_format_criu(out, metrics);
 	if (fclose(out) != 0) {
 		free(text);
 		return NULL;

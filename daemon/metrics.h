@@ -25,6 +25,7 @@ struct metrics_gauges {
 	int pool_spawning;
 };
 
+struct criu_stats;
 struct metrics;
 
 struct metrics *metrics_new(void);
@@ -35,6 +36,10 @@ void metrics_observe(struct metrics *metrics, enum metrics_phase phase,
 
 /* Count a job that reached the state restored. */
 void metrics_count_restored(struct metrics *metrics);
+
+/* Add CRIU's statistics of one restore, from its stats-restore file. */
+void metrics_observe_criu(struct metrics *metrics,
+    const struct criu_stats *stats);
 
 /*
  * Count a job that ended in `state`, and for a failure its error code

@@ -30,6 +30,7 @@
 
 #include "bench_util.h"
 #include "criu_rpc.h"
+#include "criu_stats.h"
 #include "error.h"
 #include "spawn.h"
 
@@ -171,17 +172,28 @@ restore_make_work_dir(const char *work, const char *name, int run,
 		bench_die_errno("create work dir '%s'", path);
 }
 
-/* Read CRIU's own times from the restore log and stats in `dir`. */
+/*
+ * Read CRIU's own times from the restore log and stats in `dir`.  Either
+ * is -1 when CRIU left no such file or it cannot be read.
+ */
 static void
 restore_read_criu_times(const char *dir, double *ret_log_ms,
     double *ret_stats_ms)
 {
+	struct criu_stats stats;
 	char path[PATH_MAX];
+	struct error err;
+	int dir_fd;
 
 	snprintf(path, sizeof(path), "%s/restore.log", dir);
 	*ret_log_ms = bench_criu_log_restore_ms(path);
-	snprintf(path, sizeof(path), "%s/stats-restore", dir);
-	*ret_stats_ms = bench_criu_stats_restore_ms(path);
+	*ret_stats_ms = -1;
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd == -1)
+		return;
+	if (criu_stats_read(dir_fd, &stats, &err) == 0)
+		*ret_stats_ms = stats.restore_us / 1000.0;
+	close(dir_fd);
 }
 
 /* ---- ctrd ---- */

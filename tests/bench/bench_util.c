@@ -18,13 +18,9 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "criu-stats.pb-c.h"
 
 /* The first read buffer of a connection; it doubles as lines grow. */
 #define BENCH_CONN_BUF_START 4096
-
-/* CRIU's magic for stats images (CRIU 4.x criu/include/magic.h). */
-#define BENCH_CRIU_STATS_MAGIC 0x57093306u
 
 static const char *bench_program = "ctrd-bench";
 
@@ -378,45 +374,4 @@ bench_criu_log_restore_ms(const char *path)
 	}
 	fclose(log);
 	return found;
-}
-
-/* Read a little-endian 32-bit word, as CRIU writes it on x86. */
-static uint32_t
-bench_read_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-/*
- * A stats image is a service magic, the stats magic, a 32-bit entry size
- * and one packed StatsEntry (CRIU 4.x criu/image.c, criu/stats.c).
- */
-double
-bench_criu_stats_restore_ms(const char *path)
-{
-	uint8_t data[4096];
-	StatsEntry *entry;
-	uint32_t size;
-	double ms = -1;
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	len = read(fd, data, sizeof(data));
-	close(fd);
-	if (len < 12 || bench_read_u32(data + 4) != BENCH_CRIU_STATS_MAGIC)
-		return -1;
-	size = bench_read_u32(data + 8);
-	if (size > (size_t)len - 12)
-		return -1;
-	entry = stats_entry__unpack(NULL, size, data + 12);
-	if (entry == NULL)
-		return -1;
-	if (entry->restore != NULL && entry->restore->has_restore_time)
-		ms = entry->restore->restore_time / 1000.0;
-	stats_entry__free_unpacked(entry, NULL);
-	return ms;
 }

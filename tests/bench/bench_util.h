@@ -132,12 +132,4 @@ const char *bench_json_string(const json_t *object, const char *key);
  */
 double bench_criu_log_restore_ms(const char *path);
 
-/*
- * Return restore_time from the stats-restore image at `path`, in
- * milliseconds, or -1 when the file is missing or unreadable.  CRIU's timer
- * runs from after the inventory check to just before the tasks are caught
- * and resumed, so it leaves out option set-up and the kernel probes.
- */
-double bench_criu_stats_restore_ms(const char *path);
-
 #endif

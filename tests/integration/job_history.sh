@@ -43,6 +43,9 @@ cli restore --detach "$test_dir/queued-images" >/dev/null
 canceled_job=$(wait_new_job "$queued_job")
 cli cancel "$canceled_job" >/dev/null
 
+kept_criu_stats=$(job_value "$kept_job" criu_stats)
+[ "$kept_criu_stats" != null ] || fail "job $kept_job has no criu_stats: $(cli --json status "$kept_job")"
+
 kill -KILL "$ctrd_pid"
 assert_eq "signal 9" "$(wait_ctrd_exit 10)" "wait status of ctrd after SIGKILL"
 # Let the orphaned CRIU worker of the stuck job go on: with ctrd gone it
@@ -66,6 +69,9 @@ assert_eq interrupted "$(job_value "$stuck_job" error.code)" "error code of job 
 assert_eq interrupted "$(job_value "$queued_job" state)" "state of the queued job after a crash"
 assert_eq canceled "$(job_value "$canceled_job" state)" "state of the canceled job after a crash"
 assert_eq 0 "$(job_value "$kept_job" peer.uid)" "peer uid of job $kept_job"
+assert_eq "$kept_criu_stats" "$(job_value "$kept_job" criu_stats)" "criu_stats of job $kept_job after a crash"
+# Reloaded jobs are not counted again.
+assert_eq 0 "$(cli metrics | sed -n 's/^ctrd_criu_restore_seconds_count //p')" "CRIU restores in the metrics after a crash"
 
 # The adopted process can be canceled like any restored one: its tree is
 # killed and the job ends canceled, once.  (killed_ctrd.sh covers an

@@ -1,7 +1,8 @@
 #!/bin/bash
 # ctrd-cli metrics prints valid Prometheus text: after a lazy restore whose
-# root is then killed, the counters, the gauges and each phase histogram
-# count exactly that job.
+# root is then killed, the counters, the gauges, each phase histogram and
+# the histograms of CRIU's own statistics count exactly that job.  The job
+# object shows the same statistics that the metrics count.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -20,8 +21,10 @@ wait_job_state "$job" exited
 
 run_cli metrics.txt metrics
 assert_eq 0 "$cli_status" "exit status of ctrd-cli metrics ($(cat metrics.txt.err))"
-python3 - metrics.txt <<'PY' || fail "metrics are wrong: $(cat metrics.txt)"
-import re, sys
+run_cli status.json --json status "$job"
+assert_eq 0 "$cli_status" "exit status of ctrd-cli status ($(cat status.json.err))"
+python3 - metrics.txt status.json <<'PY' || fail "metrics or criu_stats are wrong: $(cat metrics.txt status.json)"
+import json, re, sys
 sample = re.compile(r'^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+|\+Inf)$')
 values = {}
 for line in open(sys.argv[1]):
@@ -49,5 +52,26 @@ for phase in ("lazy_pages_ready", "restore", "pages_complete"):
     assert value(f'ctrd_phase_duration_seconds_sum{{phase="{phase}"}}') > 0, phase
 assert value('ctrd_phase_duration_seconds_count{phase="queue_wait"}') == 1
 assert value('ctrd_jobs_ended_total{state="canceled"}') == 0, values
+
+# CRIU's stats-restore of the job: one restore, with pages written even
+# though most of the memory arrived lazily.  The workload is one process
+# without children, so its forking time may be 0.
+for name in ("ctrd_criu_restore_seconds", "ctrd_criu_forking_seconds"):
+    assert value(f"{name}_count") == 1, (name, values)
+    assert value(f'{name}_bucket{{le="+Inf"}}') == 1, (name, values)
+assert value("ctrd_criu_restore_seconds_sum") > 0, values
+pages = value("ctrd_criu_pages_restored_total")
+assert pages > 0, values
+
+stats = json.loads(open(sys.argv[2]).readline())["result"].get("criu_stats")
+assert stats is not None, "status has no criu_stats"
+assert stats["restore_ms"] > 0, stats
+assert stats["forking_ms"] >= 0, stats
+assert stats["pages_restored"] == pages, (stats, pages)
+# The metrics sum whole microseconds as seconds with 6 decimals.
+for key, name in (("restore_ms", "ctrd_criu_restore_seconds"),
+                  ("forking_ms", "ctrd_criu_forking_seconds")):
+    total = value(f"{name}_sum")
+    assert abs(stats[key] - total * 1000) < 0.0005, (key, stats, total)
 PY
 log PASS
