@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 
 #include "access.h"
 #include "api.h"
+#include "config.h"
 #include "conn.h"
 #include "error.h"
 #include "host.h"
@@ -38,11 +40,20 @@ api_send_result(struct conn *conn, json_t *id, json_t *result)
 	json_decref(reply);
 }
 
-/* Check that CRIU and the kernel, as probed at start, can do `options`. */
+/*
+ * Check that CRIU and the kernel, as probed at start, can do `options`,
+ * and that ctrd's config has the TLS files a page-server link needs.
+ */
 static int
 api_check_options(const struct api *api,
-    const struct restore_options *options, struct error *err)
+    const struct job_options *options, struct error *err)
 {
+	const struct config *config = api->config;
+
+	if (options->tls && (config->tls_cacert == NULL ||
+	    config->tls_cert == NULL || config->tls_key == NULL))
+		return error_set_field(err, "host-config", "tls",
+		    "'tls' needs tls_cacert, tls_cert and tls_key in ctrd's config, and one of them is not set; set all three and restart ctrd, or leave out 'tls'");
 	if (options->lazy_pages && !api->criu.lazy_pages)
 		return error_set_field(err, "criu-version", "lazy_pages",
 		    "lazy_pages needs userfaultfd support from the kernel and CRIU, and CRIU %s reported none when ctrd started; restore without lazy_pages, or make userfaultfd available to CRIU (CONFIG_USERFAULTFD; check with 'criu check --feature uffd-noncoop') and restart ctrd",
@@ -100,35 +111,48 @@ api_open_images(const struct api *api, const char *path, pid_t *ret_root_pid,
 	return fd;
 }
 
+/* Check that the connection may follow and the queue takes a job. */
+static int
+api_check_can_queue(const struct api *api, struct conn *conn,
+    const struct request *req, struct error *err)
+{
+	if (req->follow && !conn_can_follow(conn))
+		return error_set_field(err, "invalid-request", "follow",
+		    "this connection already follows %d jobs; open another connection",
+		    CONN_MAX_FOLLOWED);
+	if (jobs_is_stopping(api->jobs))
+		return error_set(err, "stopping",
+		    "ctrd is stopping and accepts no new jobs; retry once it has restarted");
+	if (!jobs_can_queue(api->jobs))
+		return error_set(err, "queue-full",
+		    "the job queue is full; retry once queued jobs have started");
+	return 0;
+}
+
+/* Reply with the new job, follow it if asked, then queue it. */
+static void
+api_submit(struct api *api, struct conn *conn, const struct request *req,
+    struct job *job)
+{
+	/* The reply goes out before the first event of the job. */
+	api_send_result(conn, req->id, job_to_json(job));
+	if (req->follow && conn_follow(conn, job) < 0)
+		log_warning(job_id(job),
+		    "follow job: out of memory, continuing without events");
+	jobs_enqueue(api->jobs, job);
+}
+
 static json_t *
 api_restore(struct api *api, struct conn *conn, const struct request *req,
     struct error *err)
 {
 	struct job *job;
-	json_t *result;
 	pid_t image_pid = 0;
 	int fd;
 
 	if (access_check_peer(api->config, conn_peer(conn), "restore",
-	    err) < 0)
-		return NULL;
-	if (req->follow && !conn_can_follow(conn)) {
-		error_set_field(err, "invalid-request", "follow",
-		    "this connection already follows %d jobs; open another connection",
-		    CONN_MAX_FOLLOWED);
-		return NULL;
-	}
-	if (jobs_is_stopping(api->jobs)) {
-		error_set(err, "stopping",
-		    "ctrd is stopping and accepts no new jobs; retry once it has restarted");
-		return NULL;
-	}
-	if (!jobs_can_queue(api->jobs)) {
-		error_set(err, "queue-full",
-		    "the restore queue is full; retry once queued jobs have started");
-		return NULL;
-	}
-	if (api_check_options(api, &req->options, err) < 0)
+	    err) < 0 || api_check_can_queue(api, conn, req, err) < 0 ||
+	    api_check_options(api, &req->options, err) < 0)
 		return NULL;
 	fd = api_open_images(api, req->images_dir, &image_pid, err);
 	if (fd < 0)
@@ -137,13 +161,65 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 	    &req->options, conn_peer(conn), err);
 	if (job == NULL)
 		return NULL;
-	result = job_to_json(job);
-	/* The reply goes out before the first event of the job. */
-	api_send_result(conn, req->id, result);
-	if (req->follow && conn_follow(conn, job) < 0)
-		log_warning(job_id(job),
-		    "follow job: out of memory, continuing without events");
-	jobs_enqueue(api->jobs, job);
+	api_submit(api, conn, req, job);
+	return NULL;
+}
+
+/*
+ * Open the images dir a checkpoint writes to, confined like a restore's,
+ * and refuse one that already holds an image set: CRIU would overwrite
+ * some of its files and leave others, mixing two dumps.
+ */
+static int
+api_open_dump_dir(const struct api *api, const char *path, struct error *err)
+{
+	int fd;
+
+	fd = access_open_images(api->config, path, err);
+	if (fd < 0)
+		return error_prefix(err, "images_dir '%s'", path);
+	if (faccessat(fd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(fd);
+		return error_set_field(err, "invalid-params", "images_dir",
+		    "images_dir '%s' already holds an image set (inventory.img); pass an empty directory",
+		    path);
+	}
+	return fd;
+}
+
+/* Check what a lazy checkpoint needs from the host before CRIU runs. */
+static int
+api_check_page_server(const struct request *req, struct error *err)
+{
+	if (!req->options.lazy_pages)
+		return 0;
+	if (host_check_pipe_size(err) < 0)
+		return -1;
+	return host_check_bind(&req->options.page_server, err);
+}
+
+static json_t *
+api_checkpoint(struct api *api, struct conn *conn, const struct request *req,
+    struct error *err)
+{
+	const struct ucred *peer = conn_peer(conn);
+	struct job *job;
+	int fd;
+
+	if (access_check_peer(api->config, peer, "checkpoint", err) < 0 ||
+	    api_check_can_queue(api, conn, req, err) < 0 ||
+	    api_check_options(api, &req->options, err) < 0 ||
+	    host_check_dumpable(req->pid, peer->uid, err) < 0 ||
+	    api_check_page_server(req, err) < 0)
+		return NULL;
+	fd = api_open_dump_dir(api, req->images_dir, err);
+	if (fd < 0)
+		return NULL;
+	job = jobs_create_checkpoint(api->jobs, req->images_dir, fd, req->pid,
+	    &req->options, peer, err);
+	if (job == NULL)
+		return NULL;
+	api_submit(api, conn, req, job);
 	return NULL;
 }
 
@@ -264,6 +340,7 @@ static api_method_fn *const api_methods[] = {
 	[REQUEST_WATCH] = api_watch,
 	[REQUEST_INFO] = api_info,
 	[REQUEST_METRICS] = api_metrics,
+	[REQUEST_CHECKPOINT] = api_checkpoint,
 };
 
 static void

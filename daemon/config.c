@@ -81,6 +81,9 @@ static const struct config_key config_keys[] = {
 	  true },
 	{ "allowed_image_roots", CONFIG_PATHS,
 	  CONFIG_FIELD(allowed_image_roots), 0, 0, true },
+	{ "tls_cacert", CONFIG_PATH, CONFIG_FIELD(tls_cacert), 0, 0, false },
+	{ "tls_cert", CONFIG_PATH, CONFIG_FIELD(tls_cert), 0, 0, false },
+	{ "tls_key", CONFIG_PATH, CONFIG_FIELD(tls_key), 0, 0, false },
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(*config_keys))
@@ -153,6 +156,9 @@ config_clear(struct config *config)
 	free(config->socket_path);
 	free(config->state_dir);
 	free(config->criu_path);
+	free(config->tls_cacert);
+	free(config->tls_cert);
+	free(config->tls_key);
 	config_clear_ids(&config->allowed_uids);
 	config_clear_ids(&config->allowed_gids);
 	config_clear_paths(&config->allowed_image_roots);
@@ -562,7 +568,11 @@ config_format_value(const struct config *config, size_t index, char *buf,
 	switch (key->type) {
 	case CONFIG_STRING:
 	case CONFIG_PATH:
-		snprintf(buf, size, "\"%s\"", *(char *const *)field);
+		/* The TLS paths have no default. */
+		if (*(char *const *)field == NULL)
+			snprintf(buf, size, "null");
+		else
+			snprintf(buf, size, "\"%s\"", *(char *const *)field);
 		break;
 	case CONFIG_INT:
 		snprintf(buf, size, "%d", *(const int *)field);

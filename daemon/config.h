@@ -43,6 +43,10 @@ struct config {
 	struct config_ids allowed_uids;	/* besides root */
 	struct config_ids allowed_gids;	/* primary gid of the peer */
 	struct config_paths allowed_image_roots;
+	/* PEM files for TLS page-server links; NULL when not set. */
+	char *tls_cacert;	/* CA that signed the peer's certificate */
+	char *tls_cert;		/* this host's certificate */
+	char *tls_key;		/* its private key */
 };
 
 #define CONFIG_DEFAULT_SOCKET "/run/ctrd/ctrd.sock"

@@ -285,6 +285,10 @@ daemon_fill_jobs_config(const struct daemon *daemon,
 	jobs_config->restore_timeout = config->restore_timeout;
 	jobs_config->pages_timeout = config->pages_timeout;
 	jobs_config->max_log_bytes = config->max_log_bytes;
+	/* Not live keys: these strings stay until ctrd exits. */
+	jobs_config->tls_cacert = config->tls_cacert;
+	jobs_config->tls_cert = config->tls_cert;
+	jobs_config->tls_key = config->tls_key;
 	jobs_config->changed = daemon_on_jobs_changed;
 	jobs_config->changed_arg = (void *)daemon;
 }

@@ -1,5 +1,9 @@
 #define _GNU_SOURCE
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +16,10 @@
 
 #include "error.h"
 #include "host.h"
+#include "request.h"
+
+/* Bit of CAP_SYS_RESOURCE in the CapEff mask of /proc/PID/status. */
+#define HOST_CAP_SYS_RESOURCE 24
 
 /* /proc/PID/comm contains at most 15 bytes and a newline (TASK_COMM_LEN). */
 #define HOST_COMM_SIZE 17
@@ -143,4 +151,125 @@ host_check_pids_free(const pid_t *pids, size_t count, struct error *err)
 	if (in_use == 0)
 		return 0;
 	return host_set_in_use_error(first, in_use - 1, err);
+}
+
+int
+host_check_dumpable(pid_t pid, uid_t uid, struct error *err)
+{
+	struct host_holder holder;
+	char status[4096];
+
+	if (pid <= 1 || !host_read_holder(pid, &holder) || holder.tgid != pid)
+		return error_set_field(err, "not-found", "pid",
+		    "no process %d on this host; pass the pid of the tree's root process",
+		    (int)pid);
+	if (holder.state == 'Z')
+		return error_set_field(err, "not-found", "pid",
+		    "process %d is a zombie and has nothing left to dump",
+		    (int)pid);
+	if (uid == 0)
+		return 0;
+	if (host_read_proc(pid, "status", status, sizeof(status)) <= 0 ||
+	    host_status_number(status, "\nUid:\t") != (long)uid)
+		return error_set_field(err, "permission-denied", "pid",
+		    "uid %d may dump only its own processes, and process %d is not one of them",
+		    (int)uid, (int)pid);
+	return 0;
+}
+
+/* Return whether ctrd, and so the CRIU it starts, has CAP_SYS_RESOURCE. */
+static bool
+host_has_sys_resource(void)
+{
+	char status[4096];
+	const char *p;
+
+	if (host_read_proc(getpid(), "status", status, sizeof(status)) <= 0)
+		return false;
+	p = strstr(status, "\nCapEff:\t");
+	if (p == NULL)
+		return false;
+	return (strtoull(p + 9, NULL, 16) >> HOST_CAP_SYS_RESOURCE) & 1;
+}
+
+int
+host_check_pipe_size(struct error *err)
+{
+	char text[32];
+	long max = -1;
+	ssize_t len;
+	int fd;
+
+	if (host_has_sys_resource())
+		return 0;
+	fd = open("/proc/sys/fs/pipe-max-size", O_RDONLY | O_CLOEXEC);
+	if (fd != -1) {
+		len = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (len > 0) {
+			text[len] = '\0';
+			max = strtol(text, NULL, 10);
+		}
+	}
+	if (max >= HOST_PAGE_PIPE_BYTES)
+		return 0;
+	return error_set_field(err, "host-config", "lazy_pages",
+	    "fs.pipe-max-size is %ld bytes and ctrd lacks CAP_SYS_RESOURCE, but CRIU's page server needs pipes of %ld bytes and would fail every transfer with 'splice: Bad file descriptor'; raise it with 'sysctl -w fs.pipe-max-size=%ld' (and in /etc/sysctl.d to keep it), or give ctrd CAP_SYS_RESOURCE",
+	    max, HOST_PAGE_PIPE_BYTES, HOST_PAGE_PIPE_BYTES);
+}
+
+/* Fill `addr` with the page server's address and port; return its size. */
+static socklen_t
+host_page_server_addr(const struct page_server *server,
+    struct sockaddr_storage *addr)
+{
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+	struct sockaddr_in *in = (struct sockaddr_in *)addr;
+
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, server->address, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)server->port);
+		return sizeof(*in);
+	}
+	if (inet_pton(AF_INET6, server->address, &in6->sin6_addr) != 1)
+		return 0;
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons((uint16_t)server->port);
+	return sizeof(*in6);
+}
+
+int
+host_check_bind(const struct page_server *server, struct error *err)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = host_page_server_addr(server, &addr);
+	int fd, one = 1, saved;
+
+	if (len == 0)
+		return error_set_field(err, "invalid-params", "page_server",
+		    "'%s' is not a numeric IP address", server->address);
+	fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return error_set_errno(err, "internal",
+		    "create a socket to check the page server's address");
+	/* CRIU sets SO_REUSEADDR too (setup_tcp_server() in criu/util.c). */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, len) == 0) {
+		close(fd);
+		return 0;
+	}
+	saved = errno;
+	close(fd);
+	if (saved == EADDRINUSE)
+		return error_set_field(err, "invalid-params", "page_server",
+		    "port %d on %s is in use; pick a free port", server->port,
+		    server->address);
+	if (saved == EADDRNOTAVAIL)
+		return error_set_field(err, "invalid-params", "page_server",
+		    "%s is not an address of this host (of ctrd's network namespace); pass one of its addresses",
+		    server->address);
+	return error_set_field(err, "invalid-params", "page_server",
+	    "cannot listen on %s port %d: %s", server->address, server->port,
+	    strerror(saved));
 }

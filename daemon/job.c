@@ -35,22 +35,26 @@
 #include "reaper.h"
 #include "worker.h"
 
-/* CRIU's log for the job, in the job's work dir. */
-#define JOB_RESTORE_LOG "restore.log"
-
 const char *const job_state_names[] = {
 	[JOB_QUEUED] = "queued",
 	[JOB_LAZY_PAGES] = "lazy-pages",
 	[JOB_RESTORING] = "restoring",
 	[JOB_RESTORED] = "restored",
+	[JOB_DUMPING] = "dumping",
+	[JOB_SERVING] = "serving",
 	[JOB_EXITED] = "exited",
+	[JOB_CHECKPOINTED] = "checkpointed",
 	[JOB_FAILED] = "failed",
 	[JOB_CANCELED] = "canceled",
 	[JOB_INTERRUPTED] = "interrupted",
 };
 
+const char *const job_type_names[] = {
+	[JOB_TYPE_RESTORE] = "restore",
+	[JOB_TYPE_CHECKPOINT] = "checkpoint",
+};
+
 static void job_send_restore(struct job *job);
-static void job_set_deadline(struct job *job, const struct job_phase *phase);
 static void job_clear_deadline(struct job *job);
 static int job_phase_seconds(const struct job *job,
     const struct job_phase *phase);
@@ -75,11 +79,22 @@ job_is_ended(const struct job *job)
 	return job->state >= JOB_EXITED;
 }
 
-/* Return whether the job uses one of the max_running restore slots. */
+/*
+ * Return whether the job uses one of the max_running slots: a restore until
+ * its tree runs, a checkpoint until it ends.
+ */
 bool
 job_is_restoring(const struct job *job)
 {
-	return job->state == JOB_LAZY_PAGES || job->state == JOB_RESTORING;
+	return job->state == JOB_LAZY_PAGES || job->state == JOB_RESTORING ||
+	    job->state == JOB_DUMPING || job->state == JOB_SERVING;
+}
+
+const char *
+job_criu_log(const struct job *job)
+{
+	return job->type == JOB_TYPE_CHECKPOINT ? JOB_DUMP_LOG :
+	    JOB_RESTORE_LOG;
 }
 
 /*
@@ -330,6 +345,19 @@ job_kill_tree(struct job *job)
 {
 	pid_t root = job->pid;
 
+	/*
+	 * A dumped tree is not ctrd's to kill.  Killing its CRIU worker
+	 * releases it: the kernel detaches a tracer's tracees when it dies, and
+	 * CRIU's parasite code, if it is inside the tree, returns to the
+	 * interrupted code once its control socket closes (compel's
+	 * parasite_daemon() in CRIU 4.2).
+	 *
+	 * NOTE: the parasite's memory mapping then stays in each process of a
+	 * tree whose dump was canceled or timed out mid-dump, because only
+	 * CRIU unmaps it; the tree runs on with a few unused pages mapped.
+	 */
+	if (job->type == JOB_TYPE_CHECKPOINT)
+		return;
 	if (root <= 1 && job->worker != NULL) {
 		worker_stop(job->worker);
 		root = proc_tree_find_traced_child(worker_pid(job->worker));
@@ -352,7 +380,7 @@ job_kill_tree(struct job *job)
  * tree, because a tree whose lazy-pages server is gone reads zeros for every
  * page not yet copied.
  */
-static void
+void
 job_fail(struct job *job, const char *code, const char *message,
     json_t *log_lines)
 {
@@ -383,16 +411,12 @@ job_fail(struct job *job, const char *code, const char *message,
 }
 
 /*
- * Phase deadlines.  CRIU has no restore timeout of its own, so each phase
- * of a job gets a one-shot timer.  Expiry fails the job with code timeout
- * and the phase named, which kills the worker, the lazy-pages server and
- * any restored tree.
+ * Phase deadlines.  CRIU has no timeout of its own, so each phase of a job
+ * gets a one-shot timer.  Expiry fails the job with code timeout and the
+ * phase named, which kills the worker, the lazy-pages server and any
+ * restored tree.  A checkpoint's dump shares restore_timeout, and its page
+ * transfer pages_timeout, with restores.
  */
-struct job_phase {
-	const char *name;	/* in the error's "phase" */
-	const char *key;	/* config key of the deadline */
-	const char *what;	/* what did not happen in time */
-};
 
 static const struct job_phase job_phase_queued = { "queued",
 	"queue_timeout", "no CRIU worker took the job" };
@@ -402,6 +426,10 @@ static const struct job_phase job_phase_restoring = { "restoring",
 	"restore_timeout", "the restore did not finish" };
 static const struct job_phase job_phase_pages = { "pages",
 	"pages_timeout", "the lazy pages did not all arrive" };
+const struct job_phase job_phase_dumping = { "dumping",
+	"restore_timeout", "the dump did not finish" };
+const struct job_phase job_phase_serving = { "serving",
+	"pages_timeout", "the destination did not pull every page" };
 
 /* The deadline of `phase` under the current config, in seconds. */
 static int
@@ -413,7 +441,7 @@ job_phase_seconds(const struct job *job, const struct job_phase *phase)
 		return config->queue_timeout;
 	if (phase == &job_phase_lazy_pages)
 		return config->lazy_pages_timeout;
-	if (phase == &job_phase_restoring)
+	if (phase == &job_phase_restoring || phase == &job_phase_dumping)
 		return config->restore_timeout;
 	return config->pages_timeout;
 }
@@ -432,8 +460,7 @@ job_on_deadline(evutil_socket_t fd, short what, void *arg)
 	job_fail(job, "timeout", message, NULL);
 }
 
-/* Start the deadline of `phase`, replacing the previous phase's. */
-static void
+void
 job_set_deadline(struct job *job, const struct job_phase *phase)
 {
 	struct timeval timeout = { job_phase_seconds(job, phase), 0 };
@@ -460,11 +487,7 @@ job_clear_deadline(struct job *job)
 		evtimer_del(job->deadline);
 }
 
-/*
- * Fail the job with the cause found in the CRIU log `name` of its work dir.
- * `code` overrides the code the log suggests when not NULL.
- */
-static void
+void
 job_fail_from_log(struct job *job, const char *name, const char *code,
     const char *what)
 {
@@ -476,6 +499,10 @@ job_fail_from_log(struct job *job, const char *name, const char *code,
 		return;
 	}
 	criu_log_explain_file(job->work_fd, name, &cause);
+	/* The log's catch-all code names a restore. */
+	if (code == NULL && job->type == JOB_TYPE_CHECKPOINT &&
+	    strcmp(cause.code, "restore-failed") == 0)
+		code = "dump-failed";
 	if (cause.found)
 		snprintf(message, sizeof(message), "%s: %s", what,
 		    cause.message);
@@ -686,7 +713,9 @@ job_on_worker_message(struct worker *worker, const CriuResp *resp, int fd,
 		close(fd);	/* orphan-pts-master: not requested */
 	if (job_is_ended(job))
 		return;
-	if (resp->type == CRIU_REQ_TYPE__NOTIFY)
+	if (job->type == JOB_TYPE_CHECKPOINT)
+		job_checkpoint_on_message(job, resp);
+	else if (resp->type == CRIU_REQ_TYPE__NOTIFY)
 		job_on_notify(job, resp);
 	else
 		job_on_reply(job, resp);
@@ -708,7 +737,7 @@ job_on_worker_exit(struct worker *worker, int status, void *arg)
 		return;
 	snprintf(message, sizeof(message),
 	    "CRIU worker exited before replying (%s)", desc);
-	job_fail_from_log(job, JOB_RESTORE_LOG, "worker-died", message);
+	job_fail_from_log(job, job_criu_log(job), "worker-died", message);
 }
 
 static void
@@ -880,14 +909,14 @@ job_on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 	if (!job_is_restoring(job) && job->lazy == NULL)
 		return;
-	size = job_log_size(job, JOB_RESTORE_LOG) +
+	size = job_log_size(job, job_criu_log(job)) +
 	    job_log_size(job, LAZY_PAGES_LOG);
 	if (size <= config->max_log_bytes)
 		return;
 	snprintf(message, sizeof(message),
-	    "CRIU's logs grew past %lld bytes (max_log_bytes) before the restore finished; CRIU is likely stuck on a damaged image",
+	    "CRIU's logs grew past %lld bytes (max_log_bytes) before the job finished; CRIU is likely stuck on a damaged image",
 	    config->max_log_bytes);
-	job_fail_from_log(job, JOB_RESTORE_LOG, "log-limit", message);
+	job_fail_from_log(job, job_criu_log(job), "log-limit", message);
 }
 
 static void
@@ -921,6 +950,13 @@ job_start(struct job *job, struct worker *worker)
 	event = job_event(job, "started");
 	json_object_set_new(event, "worker_pid",
 	    json_integer(worker_pid(worker)));
+	if (job->type == JOB_TYPE_CHECKPOINT) {
+		job_set_state(job, JOB_DUMPING, detail);
+		job_set_deadline(job, &job_phase_dumping);
+		job_emit(job, event);
+		job_checkpoint_start(job);
+		return;
+	}
 	if (!job->options.lazy_pages) {
 		job_emit(job, event);
 		job_send_restore(job);
@@ -930,8 +966,8 @@ job_start(struct job *job, struct worker *worker)
 	job_set_deadline(job, &job_phase_lazy_pages);
 	job_emit(job, event);
 	job->lazy = lazy_pages_start(jobs->base, jobs->reaper,
-	    jobs->config.criu_path, job->images_fd, job->work_fd,
-	    job->options.log_level, &job_lazy_ops, job, &err);
+	    &jobs->config, job->images_fd, job->work_fd, &job->options,
+	    &job_lazy_ops, job, &err);
 	if (job->lazy == NULL)
 		job_fail(job, "lazy-pages-failed", err.message, NULL);
 }
@@ -1002,10 +1038,11 @@ jobs_can_queue(const struct jobs *jobs)
 	return counts.queued < jobs->config.max_queue;
 }
 
-struct job *
-jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
-    pid_t image_pid, const struct restore_options *options,
-    const struct ucred *peer, struct error *err)
+static struct job *
+jobs_create_type(struct jobs *jobs, enum job_type type,
+    const char *images_dir, int images_fd, pid_t pid,
+    const struct job_options *options, const struct ucred *peer,
+    struct error *err)
 {
 	struct job *job;
 
@@ -1016,8 +1053,12 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 		return error_set_errno(err, "internal", "allocate job"), NULL;
 	}
 	job->jobs = jobs;
+	job->type = type;
 	job->images_fd = images_fd;
-	job->image_pid = image_pid;
+	if (type == JOB_TYPE_CHECKPOINT)
+		job->target_pid = pid;
+	else
+		job->image_pid = pid;
 	job->work_fd = -1;
 	job->pages_copied = -1;
 	job->pages_total = -1;
@@ -1039,6 +1080,24 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 	return job;
 }
 
+struct job *
+jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
+    pid_t image_pid, const struct job_options *options,
+    const struct ucred *peer, struct error *err)
+{
+	return jobs_create_type(jobs, JOB_TYPE_RESTORE, images_dir, images_fd,
+	    image_pid, options, peer, err);
+}
+
+struct job *
+jobs_create_checkpoint(struct jobs *jobs, const char *images_dir,
+    int images_fd, pid_t pid, const struct job_options *options,
+    const struct ucred *peer, struct error *err)
+{
+	return jobs_create_type(jobs, JOB_TYPE_CHECKPOINT, images_dir,
+	    images_fd, pid, options, peer, err);
+}
+
 void
 jobs_enqueue(struct jobs *jobs, struct job *job)
 {
@@ -1055,9 +1114,10 @@ jobs_enqueue(struct jobs *jobs, struct job *job)
 	job_set_deadline(job, &job_phase_queued);
 	job_log_context(job, "queued", &ctx);
 	log_write_context(LOG_LEVEL_INFO, &ctx,
-	    "queued images_dir='%s' lazy_pages=%d position=%d peer_uid=%d peer_pid=%d",
-	    job->images_dir, job->options.lazy_pages, position,
-	    (int)job->peer.uid, (int)job->peer.pid);
+	    "queued %s pid=%d images_dir='%s' lazy_pages=%d position=%d peer_uid=%d peer_pid=%d",
+	    job_type_names[job->type], (int)job->target_pid, job->images_dir,
+	    job->options.lazy_pages, position, (int)job->peer.uid,
+	    (int)job->peer.pid);
 	event = job_event(job, "queued");
 	json_object_set_new(event, "position", json_integer(position));
 	job_emit(job, event);

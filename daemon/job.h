@@ -1,4 +1,7 @@
-/* Restore jobs: their state machine, the queue and the job registry. */
+/*
+ * Restore and checkpoint jobs: their state machines, the queue and the job
+ * registry.
+ */
 #ifndef CTRD_JOB_H
 #define CTRD_JOB_H
 
@@ -19,15 +22,25 @@ struct metrics;
 struct pool;
 struct reaper;
 
+enum job_type {
+	JOB_TYPE_RESTORE,
+	JOB_TYPE_CHECKPOINT,
+};
+
+/* States from JOB_EXITED on end a job. */
 enum job_state {
 	JOB_QUEUED,
 	JOB_LAZY_PAGES,
 	JOB_RESTORING,
 	JOB_RESTORED,
+	JOB_DUMPING,		/* checkpoint: the DUMP is with a worker */
+	JOB_SERVING,		/* checkpoint: images written, pages served */
 	JOB_EXITED,
+	JOB_CHECKPOINTED,	/* checkpoint: dump and page transfer done */
 	JOB_FAILED,
 	JOB_CANCELED,
 	JOB_INTERRUPTED,	/* ctrd stopped abruptly before the job ended */
+	JOB_STATE_COUNT,
 };
 
 /* Called after any job is queued, changes state or ends its page transfer. */
@@ -45,7 +58,11 @@ struct jobs_config {
 	int lazy_pages_timeout;
 	int restore_timeout;
 	int pages_timeout;
-	long long max_log_bytes;	/* CRIU log size that fails a restore */
+	long long max_log_bytes;
+	/* TLS files for page-server links, or NULL when not configured. */
+	const char *tls_cacert;
+	const char *tls_cert;
+	const char *tls_key;	/* CRIU log size that fails a restore */
 	jobs_changed_fn *changed;	/* may be NULL */
 	void *changed_arg;
 };
@@ -106,14 +123,23 @@ void jobs_cancel_running(struct jobs *jobs, const char *reason);
 bool jobs_are_busy(const struct jobs *jobs);
 
 /*
- * Create a job for the images dir `images_dir`, already opened as
+ * Create a restore job for the images dir `images_dir`, already opened as
  * `images_fd` (taken over, also on failure), whose pstree.img names
  * `image_pid` as the root, for the client with credentials `peer`.  The job
  * is not queued until jobs_enqueue(), so a client can watch it before its
  * first event.
  */
 struct job *jobs_create(struct jobs *jobs, const char *images_dir,
-    int images_fd, pid_t image_pid, const struct restore_options *options,
+    int images_fd, pid_t image_pid, const struct job_options *options,
+    const struct ucred *peer, struct error *err);
+
+/*
+ * Create a checkpoint job that dumps the tree of `pid` into `images_dir`,
+ * opened as `images_fd` (taken over, also on failure).  As jobs_create(),
+ * it is queued by jobs_enqueue().
+ */
+struct job *jobs_create_checkpoint(struct jobs *jobs, const char *images_dir,
+    int images_fd, pid_t pid, const struct job_options *options,
     const struct ucred *peer, struct error *err);
 
 /* Queue the job; it starts once a worker is free. */

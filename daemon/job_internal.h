@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "criu_rpc.h"
 #include "criu_stats.h"
 #include "job.h"
 #include "request.h"
@@ -32,13 +33,14 @@ struct job_watch {
 
 struct job {
 	char id[JOB_ID_LEN + 1];
+	enum job_type type;
 	enum job_state state;
 	struct jobs *jobs;
 	char *images_dir;
 	char work_dir[PATH_MAX];
 	int images_fd;
 	int work_fd;
-	struct restore_options options;
+	struct job_options options;
 	struct ucred peer;		/* client that submitted the job */
 
 	struct worker *worker;		/* while the RESTORE runs */
@@ -49,15 +51,16 @@ struct job {
 	bool exit_unknown;		/* exited while not ctrd's child */
 	struct event *adopted_exit;	/* pidfd of an adopted root */
 	pid_t image_pid;		/* root pid in pstree.img */
+	pid_t target_pid;		/* checkpoint: root of the dumped tree */
 	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
 	bool replied;			/* RESTORE reply received */
 	bool pages_complete;		/* lazy server exited 0 */
 	long pages_copied;		/* from its log, -1 if not logged */
 	long pages_total;
-	bool root_exited;
-	int root_status;
 	struct criu_stats criu_stats;	/* from CRIU's stats-restore */
 	bool has_criu_stats;		/* criu_stats was read */
+	bool root_exited;
+	int root_status;
 	json_t *error;			/* {code, message, log} once failed */
 	char *cancel_reason;
 
@@ -92,6 +95,49 @@ struct jobs {
 };
 
 extern const char *const job_state_names[];
+extern const char *const job_type_names[];
+
+/* CRIU's logs in the job's work dir. */
+#define JOB_RESTORE_LOG "restore.log"
+#define JOB_DUMP_LOG "dump.log"
+
+/*
+ * A phase of a job with a deadline.  Expiry fails the job with code
+ * timeout and the phase named.
+ */
+struct job_phase {
+	const char *name;	/* in the error's "phase" */
+	const char *key;	/* config key of the deadline */
+	const char *what;	/* what did not happen in time */
+};
+
+extern const struct job_phase job_phase_dumping;
+extern const struct job_phase job_phase_serving;
+
+/* Start the deadline of `phase`, replacing the previous phase's. */
+void job_set_deadline(struct job *job, const struct job_phase *phase);
+
+/*
+ * Fail the job with `code`, `message` and `log_lines` (consumed, may be
+ * NULL).  A restore job's worker, lazy-pages server and restored tree are
+ * killed; a checkpoint job's worker is, and its tree is left to CRIU.
+ */
+void job_fail(struct job *job, const char *code, const char *message,
+    json_t *log_lines);
+
+/*
+ * Fail the job with the cause found in the CRIU log `name` of its work dir.
+ * `code` overrides the code the log suggests when not NULL.
+ */
+void job_fail_from_log(struct job *job, const char *name, const char *code,
+    const char *what);
+
+/* Return the name of CRIU's log for the job's request. */
+const char *job_criu_log(const struct job *job);
+
+/* Checkpoint jobs (job_checkpoint.c). */
+void job_checkpoint_start(struct job *job);
+void job_checkpoint_on_message(struct job *job, const CriuResp *resp);
 
 /* Return whether the job uses one of the max_running restore slots. */
 bool job_is_restoring(const struct job *job);

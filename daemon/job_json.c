@@ -3,6 +3,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,23 +56,45 @@ job_criu_stats_json(const struct criu_stats *stats)
 	    "pages_skipped_cow", (json_int_t)stats->pages_skipped_cow);
 }
 
+static json_t *
+job_options_json(const struct job *job)
+{
+	const struct job_options *o = &job->options;
+	const struct page_server *server = &o->page_server;
+
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:i, s:b, s:o, s:b}",
+	    "lazy_pages", o->lazy_pages, "tcp_established",
+	    o->tcp_established, "ext_unix_sk", o->ext_unix_sk, "shell_job",
+	    o->shell_job, "file_locks", o->file_locks, "log_level",
+	    o->log_level, "leave_running", o->leave_running,
+	    "page_server", server->port != 0 ? json_pack("{s:s, s:i}",
+	    "address", server->address, "port", server->port) : json_null(),
+	    "tls", o->tls);
+}
+
+/* The restored root, or the root of the tree a checkpoint dumps. */
+static json_t *
+job_pid_json(const struct job *job)
+{
+	if (job->type == JOB_TYPE_CHECKPOINT)
+		return json_integer(job->target_pid);
+	return job->pid > 0 ? json_integer(job->pid) : json_null();
+}
+
 json_t *
 job_to_json(const struct job *job)
 {
-	const struct restore_options *o = &job->options;
 	json_t *object;
 
 	object = json_pack(
-	    "{s:s, s:s, s:s, s:o, s:{s:b, s:b, s:b, s:b, s:b, s:i}, s:o, s:b,"
+	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b,"
 	    " s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}",
-	    "job", job->id, "state", job_state_names[job->state],
+	    "job", job->id, "type", job_type_names[job->type],
+	    "state", job_state_names[job->state],
 	    "images_dir", job->images_dir,
 	    "peer", job_peer_json(job),
-	    "options", "lazy_pages", o->lazy_pages, "tcp_established",
-	    o->tcp_established, "ext_unix_sk", o->ext_unix_sk, "shell_job",
-	    o->shell_job, "file_locks", o->file_locks, "log_level",
-	    o->log_level,
-	    "pid", job->pid > 0 ? json_integer(job->pid) : json_null(),
+	    "options", job_options_json(job),
+	    "pid", job_pid_json(job),
 	    "pages_complete", job->pages_complete,
 	    "pages", job->pages_total >= 0 ? json_pack("{s:I, s:I}",
 	    "copied", (json_int_t)job->pages_copied,
@@ -122,10 +145,20 @@ job_state_parse(const char *name)
 {
 	int i;
 
-	for (i = 0; i <= JOB_INTERRUPTED; i++)
+	for (i = 0; i < JOB_STATE_COUNT; i++)
 		if (name != NULL && strcmp(name, job_state_names[i]) == 0)
 			return i;
 	return -1;
+}
+
+/* Records written before checkpoint jobs existed have no type. */
+static enum job_type
+job_type_parse(const char *name)
+{
+	if (name != NULL &&
+	    strcmp(name, job_type_names[JOB_TYPE_CHECKPOINT]) == 0)
+		return JOB_TYPE_CHECKPOINT;
+	return JOB_TYPE_RESTORE;
 }
 
 /* Read the member `key` of `record` as an integer id; -1 when null. */
@@ -147,9 +180,26 @@ job_from_record_peer(struct job *job, const json_t *peer)
 }
 
 static int
+job_from_record_page_server(struct page_server *server, const json_t *value)
+{
+	const char *address = json_string_value(json_object_get(value,
+	    "address"));
+
+	if (value == NULL || json_is_null(value))
+		return 0;
+	if (address == NULL || strlen(address) >= sizeof(server->address) ||
+	    job_record_id(value, "port") < 1 ||
+	    job_record_id(value, "port") > 65535)
+		return -1;
+	snprintf(server->address, sizeof(server->address), "%s", address);
+	server->port = (int)job_record_id(value, "port");
+	return 0;
+}
+
+static int
 job_from_record_options(struct job *job, json_t *options)
 {
-	struct restore_options *o = &job->options;
+	struct job_options *o = &job->options;
 	int lazy, tcp, ext, shell, locks;
 
 	if (json_unpack(options, "{s:b, s:b, s:b, s:b, s:b, s:i}",
@@ -162,7 +212,12 @@ job_from_record_options(struct job *job, json_t *options)
 	o->ext_unix_sk = ext;
 	o->shell_job = shell;
 	o->file_locks = locks;
-	return 0;
+	/* Records written before checkpoint jobs existed lack the rest. */
+	o->leave_running = json_is_true(json_object_get(options,
+	    "leave_running"));
+	o->tls = json_is_true(json_object_get(options, "tls"));
+	return job_from_record_page_server(&o->page_server,
+	    json_object_get(options, "page_server"));
 }
 
 static int
@@ -206,7 +261,6 @@ job_from_record_outcome(struct job *job, const json_t *record)
 	if (reason != NULL)
 		job->cancel_reason = strdup(reason);
 }
-
 
 /* Return `ms` milliseconds as whole microseconds, or -1 if out of range. */
 static long long
@@ -270,6 +324,8 @@ job_from_record(struct jobs *jobs, const json_t *record, struct error *err)
 	memcpy(job->id, id, JOB_ID_LEN + 1);
 	snprintf(job->work_dir, sizeof(job->work_dir), "%s", work_dir);
 	job->jobs = jobs;
+	job->type = job_type_parse(json_string_value(json_object_get(record,
+	    "type")));
 	job->state = (enum job_state)state;
 	job->images_fd = -1;
 	job->work_fd = -1;
@@ -278,6 +334,11 @@ job_from_record(struct jobs *jobs, const json_t *record, struct error *err)
 	TAILQ_INIT(&job->watches);
 	job->pid = (pid_t)(job_record_id(record, "pid") > 1 ?
 	    job_record_id(record, "pid") : 0);
+	/* A checkpoint's pid is the dumped tree's, never ctrd's to watch. */
+	if (job->type == JOB_TYPE_CHECKPOINT) {
+		job->target_pid = job->pid;
+		job->pid = 0;
+	}
 	job->image_pid = (pid_t)job_record_id(record, "image_pid");
 	job->pid_start = (unsigned long long)job_record_id(record,
 	    "pid_start");

@@ -14,6 +14,7 @@
 
 #include "criu_log.h"
 #include "error.h"
+#include "job.h"
 #include "lazy_pages.h"
 #include "log.h"
 #include "reaper.h"
@@ -120,14 +121,44 @@ lazy_pages_on_exit(pid_t pid, int status, void *arg)
 	server->ops->on_exit(server, status, server->arg);
 }
 
-static pid_t
-lazy_pages_spawn(const char *criu_path, int images_fd, int work_fd,
-    int status_fd, int log_level, struct error *err)
+/* The longest argument list: the base one plus the remote and TLS options. */
+#define LAZY_PAGES_ARGS_MAX 32
+
+/* Append CRIU's options for fetching pages from a remote page server. */
+static void
+lazy_pages_remote_args(const struct jobs_config *config,
+    const struct job_options *options, char *port, size_t port_size,
+    const char **argv, size_t *argc)
 {
-	char images_path[64], status_arg[16], verbosity[8];
-	const char *argv[] = { criu_path, "--no-default-config", "lazy-pages",
-		"-D", images_path, "-W", ".", "--status-fd", status_arg,
-		"-o", LAZY_PAGES_LOG, verbosity, NULL };
+	if (options->page_server.port == 0)
+		return;
+	snprintf(port, port_size, "%d", options->page_server.port);
+	argv[(*argc)++] = "--page-server";
+	argv[(*argc)++] = "--address";
+	argv[(*argc)++] = options->page_server.address;
+	argv[(*argc)++] = "--port";
+	argv[(*argc)++] = port;
+	if (!options->tls)
+		return;
+	argv[(*argc)++] = "--tls";
+	argv[(*argc)++] = "--tls-cacert";
+	argv[(*argc)++] = config->tls_cacert;
+	argv[(*argc)++] = "--tls-cert";
+	argv[(*argc)++] = config->tls_cert;
+	argv[(*argc)++] = "--tls-key";
+	argv[(*argc)++] = config->tls_key;
+}
+
+static pid_t
+lazy_pages_spawn(const struct jobs_config *config, int images_fd,
+    int work_fd, int status_fd, const struct job_options *options,
+    struct error *err)
+{
+	char images_path[64], status_arg[16], verbosity[8], port[8];
+	const char *argv[LAZY_PAGES_ARGS_MAX] = { config->criu_path,
+		"--no-default-config", "lazy-pages", "-D", images_path, "-W",
+		".", "--status-fd", status_arg, "-o", LAZY_PAGES_LOG, verbosity };
+	size_t argc = 12;
 	struct spawn_fd fds[] = {
 		{ images_fd, LAZY_PAGES_IMAGES_FD },
 		{ status_fd, LAZY_PAGES_STATUS_FD },
@@ -137,14 +168,18 @@ lazy_pages_spawn(const char *criu_path, int images_fd, int work_fd,
 	snprintf(images_path, sizeof(images_path), "/proc/self/fd/%d",
 	    LAZY_PAGES_IMAGES_FD);
 	snprintf(status_arg, sizeof(status_arg), "%d", LAZY_PAGES_STATUS_FD);
-	snprintf(verbosity, sizeof(verbosity), "-v%d", log_level);
+	snprintf(verbosity, sizeof(verbosity), "-v%d", options->log_level);
+	lazy_pages_remote_args(config, options, port, sizeof(port), argv,
+	    &argc);
+	argv[argc] = NULL;
 	return spawn_process(argv, fds, 2, -1, work_fd, err);
 }
 
 struct lazy_pages *
 lazy_pages_start(struct event_base *base, struct reaper *reaper,
-    const char *criu_path, int images_fd, int work_fd, int log_level,
-    const struct lazy_pages_ops *ops, void *arg, struct error *err)
+    const struct jobs_config *config, int images_fd, int work_fd,
+    const struct job_options *options, const struct lazy_pages_ops *ops,
+    void *arg, struct error *err)
 {
 	struct timeval interval = { 0, LAZY_PAGES_PROGRESS_MS * 1000 };
 	struct lazy_pages *server;
@@ -165,8 +200,8 @@ lazy_pages_start(struct event_base *base, struct reaper *reaper,
 		    "create lazy-pages status pipe"), NULL;
 	}
 	server->status_fd = pipe_fds[0];
-	server->pid = lazy_pages_spawn(criu_path, images_fd, work_fd,
-	    pipe_fds[1], log_level, err);
+	server->pid = lazy_pages_spawn(config, images_fd, work_fd, pipe_fds[1],
+	    options, err);
 	close(pipe_fds[1]);
 	if (server->pid == -1)
 		goto fail;

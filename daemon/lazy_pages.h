@@ -6,6 +6,8 @@
 
 struct event_base;
 struct error;
+struct job_options;
+struct jobs_config;
 struct lazy_pages;
 struct reaper;
 
@@ -35,17 +37,19 @@ struct lazy_pages_ops {
 #define LAZY_PAGES_SOCKET "lazy-pages.socket"
 
 /*
- * Start `criu lazy-pages` for one job, in the job's work dir `work_fd`
- * (where both it and the restoring worker find lazy-pages.socket), reading
- * images from `images_fd`.  The server writes one byte on its status pipe
- * once it listens, and exits 0 after it has copied every page.  Progress
- * is reported only at `log_level` 4, the only level at which the server
- * logs its page copies.
+ * Start `criu lazy-pages` (the CRIU of `config`) for one job, in the job's
+ * work dir `work_fd` (where both it and the restoring worker find
+ * lazy-pages.socket), reading images from `images_fd`.  With a page server
+ * in `options`, the server fetches the pages from it, over TLS with the
+ * files of `config` when `options` asks for it, instead of from the
+ * images.  The server writes one byte on its status pipe once it listens,
+ * and exits 0 after it has copied every page.  Progress is reported only
+ * at log level 4, the only level at which the server logs its page copies.
  */
 struct lazy_pages *lazy_pages_start(struct event_base *base,
-    struct reaper *reaper, const char *criu_path, int images_fd, int work_fd,
-    int log_level, const struct lazy_pages_ops *ops, void *arg,
-    struct error *err);
+    struct reaper *reaper, const struct jobs_config *config, int images_fd,
+    int work_fd, const struct job_options *options,
+    const struct lazy_pages_ops *ops, void *arg, struct error *err);
 
 pid_t lazy_pages_pid(const struct lazy_pages *server);
 

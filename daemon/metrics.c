@@ -23,7 +23,7 @@ static const char *const metrics_phase_names[] = {
 };
 
 static const char *const metrics_end_states[] = {
-	"exited", "failed", "canceled", "interrupted",
+	"exited", "checkpointed", "failed", "canceled", "interrupted",
 };
 
 #define METRICS_END_STATE_COUNT \

@@ -1,3 +1,6 @@
+#include <arpa/inet.h>
+
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -13,43 +16,80 @@ static const char *const request_method_names[] = {
 	[REQUEST_WATCH] = "watch",
 	[REQUEST_INFO] = "info",
 	[REQUEST_METRICS] = "metrics",
+	[REQUEST_CHECKPOINT] = "checkpoint",
 };
 
 #define REQUEST_METHOD_COUNT \
 	(sizeof(request_method_names) / sizeof(*request_method_names))
 
-/* One accepted member of `params`, with where its value goes. */
+/*
+ * One accepted member of `params`, with where its value goes.  An integer
+ * must lie in [min, max]; an object is a page server (struct page_server).
+ */
 struct request_param {
 	const char *name;
 	json_type type;			/* JSON_TRUE stands for any boolean */
 	size_t offset;			/* into struct request */
 	bool required;
+	long long min, max;		/* JSON_INTEGER only */
 };
 
 #define PARAM_BOOL(name, member) \
-	{ name, JSON_TRUE, offsetof(struct request, member), false }
+	{ name, JSON_TRUE, offsetof(struct request, member), false, 0, 0 }
+#define PARAM_LOG_LEVEL \
+	{ "log_level", JSON_INTEGER, \
+	  offsetof(struct request, options.log_level), false, 0, 4 }
+#define PARAM_PAGE_SERVER \
+	{ "page_server", JSON_OBJECT, \
+	  offsetof(struct request, options.page_server), false, 0, 0 }
+#define PARAM_IMAGES_DIR \
+	{ "images_dir", JSON_STRING, offsetof(struct request, images_dir), \
+	  true, 0, 0 }
+
+/*
+ * Highest pid Linux hands out: PID_MAX_LIMIT, 4194304 on 64-bit kernels
+ * (include/linux/threads.h).
+ */
+#define REQUEST_PID_MAX 4194304
 
 static const struct request_param request_restore_params[] = {
-	{ "images_dir", JSON_STRING, offsetof(struct request, images_dir),
-	  true },
+	PARAM_IMAGES_DIR,
 	PARAM_BOOL("lazy_pages", options.lazy_pages),
 	PARAM_BOOL("tcp_established", options.tcp_established),
 	PARAM_BOOL("ext_unix_sk", options.ext_unix_sk),
 	PARAM_BOOL("shell_job", options.shell_job),
 	PARAM_BOOL("file_locks", options.file_locks),
-	{ "log_level", JSON_INTEGER,
-	  offsetof(struct request, options.log_level), false },
+	PARAM_LOG_LEVEL,
+	PARAM_PAGE_SERVER,
+	PARAM_BOOL("tls", options.tls),
 	PARAM_BOOL("follow", follow),
-	{ NULL, 0, 0, false },
+	{ NULL, 0, 0, false, 0, 0 },
+};
+
+static const struct request_param request_checkpoint_params[] = {
+	{ "pid", JSON_INTEGER, offsetof(struct request, pid), true, 2,
+	  REQUEST_PID_MAX },
+	PARAM_IMAGES_DIR,
+	PARAM_BOOL("leave_running", options.leave_running),
+	PARAM_BOOL("lazy_pages", options.lazy_pages),
+	PARAM_BOOL("tcp_established", options.tcp_established),
+	PARAM_BOOL("ext_unix_sk", options.ext_unix_sk),
+	PARAM_BOOL("shell_job", options.shell_job),
+	PARAM_BOOL("file_locks", options.file_locks),
+	PARAM_LOG_LEVEL,
+	PARAM_PAGE_SERVER,
+	PARAM_BOOL("tls", options.tls),
+	PARAM_BOOL("follow", follow),
+	{ NULL, 0, 0, false, 0, 0 },
 };
 
 static const struct request_param request_job_params[] = {
-	{ "job", JSON_STRING, offsetof(struct request, job), true },
-	{ NULL, 0, 0, false },
+	{ "job", JSON_STRING, offsetof(struct request, job), true, 0, 0 },
+	{ NULL, 0, 0, false, 0, 0 },
 };
 
 static const struct request_param request_no_params[] = {
-	{ NULL, 0, 0, false },
+	{ NULL, 0, 0, false, 0, 0 },
 };
 
 static const struct request_param *const request_method_params[] = {
@@ -60,6 +100,7 @@ static const struct request_param *const request_method_params[] = {
 	[REQUEST_WATCH] = request_job_params,
 	[REQUEST_INFO] = request_no_params,
 	[REQUEST_METRICS] = request_no_params,
+	[REQUEST_CHECKPOINT] = request_checkpoint_params,
 };
 
 const char *
@@ -115,6 +156,45 @@ request_store_string(const struct request_param *param, const json_t *value,
 	return 0;
 }
 
+/* Check a numeric IPv4 or IPv6 address; host names are not resolved. */
+static bool
+request_is_numeric_address(const char *text)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, text, addr) == 1 ||
+	    inet_pton(AF_INET6, text, addr) == 1;
+}
+
+/* Decode {"address": A, "port": P} with nothing else in it. */
+static int
+request_store_page_server(const json_t *value, struct page_server *server,
+    struct error *err)
+{
+	const json_t *address = json_object_get(value, "address");
+	const json_t *port = json_object_get(value, "port");
+	const char *text;
+
+	if (json_object_size(value) != 2 || !json_is_string(address) ||
+	    !json_is_integer(port))
+		return error_set_field(err, "invalid-params", "page_server",
+		    "'page_server' must be {\"address\": \"numeric IP address\", \"port\": integer} with nothing else");
+	text = json_string_value(address);
+	if (json_string_length(address) >= sizeof(server->address) ||
+	    strlen(text) != json_string_length(address) ||
+	    !request_is_numeric_address(text))
+		return error_set_field(err, "invalid-params", "page_server",
+		    "'page_server.address' must be a numeric IPv4 or IPv6 address, got '%.64s'",
+		    text);
+	if (json_integer_value(port) < 1 || json_integer_value(port) > 65535)
+		return error_set_field(err, "invalid-params", "page_server",
+		    "'page_server.port' must be between 1 and 65535, got %lld",
+		    (long long)json_integer_value(port));
+	snprintf(server->address, sizeof(server->address), "%s", text);
+	server->port = (int)json_integer_value(port);
+	return 0;
+}
+
 static int
 request_store(const struct request_param *param, const json_t *value,
     struct request *req, struct error *err)
@@ -131,13 +211,17 @@ request_store(const struct request_param *param, const json_t *value,
 		*(bool *)(base + param->offset) = json_is_true(value);
 		return 0;
 	case JSON_INTEGER:
-		if (json_integer_value(value) < 0 ||
-		    json_integer_value(value) > 4)
+		if (json_integer_value(value) < param->min ||
+		    json_integer_value(value) > param->max)
 			return error_set_field(err, "invalid-params",
-			    param->name, "'%s' must be between 0 and 4, got %lld",
-			    param->name, (long long)json_integer_value(value));
+			    param->name, "'%s' must be between %lld and %lld, got %lld",
+			    param->name, param->min, param->max,
+			    (long long)json_integer_value(value));
 		*(int *)(base + param->offset) = (int)json_integer_value(value);
 		return 0;
+	case JSON_OBJECT:
+		return request_store_page_server(value,
+		    (struct page_server *)(base + param->offset), err);
 	default:
 		return request_store_string(param, value, req, err);
 	}
@@ -179,13 +263,26 @@ request_parse_params(const json_t *params, struct request *req,
 	return 0;
 }
 
+/* Checks that span parameters, for restore and checkpoint. */
 static int
-request_check_restore(const struct request *req, struct error *err)
+request_check_job(const struct request *req, struct error *err)
 {
+	const struct job_options *o = &req->options;
+	bool has_server = o->page_server.port != 0;
+
 	if (req->images_dir[0] != '/')
 		return error_set_field(err, "invalid-params", "images_dir",
 		    "'images_dir' must be an absolute path, got '%s'",
 		    req->images_dir);
+	if (has_server && !o->lazy_pages)
+		return error_set_field(err, "invalid-params", "page_server",
+		    "'page_server' needs 'lazy_pages': true");
+	if (o->tls && !has_server)
+		return error_set_field(err, "invalid-params", "tls",
+		    "'tls' secures the page-server link and needs 'page_server'");
+	if (req->method == REQUEST_CHECKPOINT && o->lazy_pages && !has_server)
+		return error_set_field(err, "invalid-params", "page_server",
+		    "a checkpoint with 'lazy_pages' serves its memory from a page server and needs 'page_server': {\"address\": ..., \"port\": ...}");
 	return 0;
 }
 
@@ -212,7 +309,7 @@ request_parse_method(const json_t *method, struct request *req,
 		}
 	}
 	return error_set_field(err, "method-not-found", "method",
-	    "unknown method '%.64s'; expected restore, status, list, cancel, watch, info or metrics",
+	    "unknown method '%.64s'; expected restore, checkpoint, status, list, cancel, watch, info or metrics",
 	    json_string_value(method));
 }
 
@@ -257,8 +354,9 @@ request_parse_root(const json_t *root, struct request *req, struct error *err)
 		return -1;
 	}
 	json_decref((json_t *)params);
-	if (req->method == REQUEST_RESTORE)
-		return request_check_restore(req, err);
+	if (req->method == REQUEST_RESTORE ||
+	    req->method == REQUEST_CHECKPOINT)
+		return request_check_job(req, err);
 	return 0;
 }
 
@@ -272,7 +370,7 @@ request_parse(const char *line, size_t len, struct request *req,
 
 	memset(req, 0, sizeof(*req));
 	req->id = json_null();
-	req->options.log_level = RESTORE_LOG_LEVEL_DEFAULT;
+	req->options.log_level = JOB_LOG_LEVEL_DEFAULT;
 
 	/*
 	 * Accept \u0000 while decoding so a NUL inside a parameter is reported

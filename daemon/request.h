@@ -2,6 +2,8 @@
 #ifndef CTRD_REQUEST_H
 #define CTRD_REQUEST_H
 
+#include <sys/types.h>
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,26 +22,40 @@ enum request_method {
 	REQUEST_WATCH,
 	REQUEST_INFO,
 	REQUEST_METRICS,
+	REQUEST_CHECKPOINT,
 };
 
-/* The CRIU options a client may set on a restore job. */
-struct restore_options {
+/* Longest numeric IPv6 address with its NUL (INET6_ADDRSTRLEN). */
+#define PAGE_SERVER_ADDRESS_MAX 46
+
+/* Where a lazy checkpoint serves pages, or a lazy restore fetches them. */
+struct page_server {
+	char address[PAGE_SERVER_ADDRESS_MAX];	/* numeric, "" when unset */
+	int port;				/* 1-65535; 0 when unset */
+};
+
+/* The CRIU options a client may set on a restore or checkpoint job. */
+struct job_options {
 	bool lazy_pages;
 	bool tcp_established;
 	bool ext_unix_sk;
 	bool shell_job;
 	bool file_locks;
+	bool leave_running;	/* checkpoint only */
+	bool tls;		/* page-server link; needs page_server */
+	struct page_server page_server;
 	int log_level;		/* CRIU log level, 0-4 */
 };
 
-#define RESTORE_LOG_LEVEL_DEFAULT 4
+#define JOB_LOG_LEVEL_DEFAULT 4
 
 struct request {
 	json_t *id;		/* owned reference; JSON null when absent */
 	enum request_method method;
-	char images_dir[PATH_MAX];	/* REQUEST_RESTORE */
-	struct restore_options options;	/* REQUEST_RESTORE */
-	bool follow;			/* REQUEST_RESTORE */
+	char images_dir[PATH_MAX];	/* RESTORE, CHECKPOINT */
+	struct job_options options;	/* RESTORE, CHECKPOINT */
+	bool follow;			/* RESTORE, CHECKPOINT */
+	pid_t pid;			/* CHECKPOINT: root of the tree */
 	char job[JOB_ID_LEN + 1];	/* STATUS, CANCEL, WATCH */
 };
 

@@ -19,8 +19,9 @@ struct good_case {
 	const char *id;				/* compact JSON */
 	const char *images_dir;			/* "" unless restore */
 	const char *job;			/* "" unless a job method */
-	const struct restore_options *options;	/* NULL: defaults */
+	const struct job_options *options;	/* NULL: defaults */
 	bool follow;
+	int pid;				/* 0 unless checkpoint */
 };
 
 /* A line that fails, the error it must produce and the id to echo. */
@@ -33,11 +34,11 @@ struct bad_case {
 };
 
 /* The restore defaults in proto/API.md, every flag false and log_level 4. */
-static const struct restore_options default_options = {
+static const struct job_options default_options = {
 	.log_level = 4,
 };
 
-static const struct restore_options every_option = {
+static const struct job_options every_option = {
 	.lazy_pages = true,
 	.tcp_established = true,
 	.ext_unix_sk = true,
@@ -46,8 +47,22 @@ static const struct restore_options every_option = {
 	.log_level = 0,
 };
 
-static const struct restore_options level_two = {
+static const struct job_options level_two = {
 	.log_level = 2,
+};
+
+static const struct job_options remote_lazy = {
+	.lazy_pages = true,
+	.tls = true,
+	.page_server = { "10.213.0.1", 27000 },
+	.log_level = 4,
+};
+
+static const struct job_options lazy_checkpoint = {
+	.lazy_pages = true,
+	.leave_running = true,
+	.page_server = { "fd00::1", 1 },
+	.log_level = 4,
 };
 
 static const struct good_case good_cases[] = {
@@ -55,7 +70,7 @@ static const struct good_case good_cases[] = {
 		"restore defaults",
 		"{\"id\":7,\"method\":\"restore\","
 		"\"params\":{\"images_dir\":\"/var/lib/ckpt/app\"}}",
-		REQUEST_RESTORE, "7", "/var/lib/ckpt/app", "", NULL, false,
+		REQUEST_RESTORE, "7", "/var/lib/ckpt/app", "", NULL, false, 0,
 	},
 	{
 		"restore every option",
@@ -64,7 +79,7 @@ static const struct good_case good_cases[] = {
 		"\"tcp_established\":true,\"ext_unix_sk\":true,"
 		"\"shell_job\":true,\"file_locks\":true,\"log_level\":0,"
 		"\"follow\":true}}",
-		REQUEST_RESTORE, "\"r-1\"", "/ckpt", "", &every_option, true,
+		REQUEST_RESTORE, "\"r-1\"", "/ckpt", "", &every_option, true, 0,
 	},
 	{
 		"restore explicit false",
@@ -72,52 +87,74 @@ static const struct good_case good_cases[] = {
 		"\"lazy_pages\":false,\"tcp_established\":false,"
 		"\"ext_unix_sk\":false,\"shell_job\":false,"
 		"\"file_locks\":false,\"log_level\":2,\"follow\":false}}",
-		REQUEST_RESTORE, "null", "/ckpt", "", &level_two, false,
+		REQUEST_RESTORE, "null", "/ckpt", "", &level_two, false, 0,
 	},
 	{
 		"restore spaced and reordered",
 		" { \"params\" : { \"log_level\" : 2 , \"images_dir\" : "
 		"\"/ckpt\" } , \"method\" : \"restore\" , \"id\" : 0 } ",
-		REQUEST_RESTORE, "0", "/ckpt", "", &level_two, false,
+		REQUEST_RESTORE, "0", "/ckpt", "", &level_two, false, 0,
+	},
+	{
+		"restore from a page server over TLS",
+		"{\"method\":\"restore\",\"params\":{\"images_dir\":\"/ckpt\","
+		"\"lazy_pages\":true,\"tls\":true,\"page_server\":"
+		"{\"address\":\"10.213.0.1\",\"port\":27000}}}",
+		REQUEST_RESTORE, "null", "/ckpt", "", &remote_lazy, false, 0,
+	},
+	{
+		"checkpoint defaults",
+		"{\"id\":3,\"method\":\"checkpoint\","
+		"\"params\":{\"pid\":4242,\"images_dir\":\"/ckpt\"}}",
+		REQUEST_CHECKPOINT, "3", "/ckpt", "", NULL, false, 4242,
+	},
+	{
+		"checkpoint lazy on IPv6, left running",
+		"{\"method\":\"checkpoint\",\"params\":{\"pid\":2,"
+		"\"images_dir\":\"/ckpt\",\"lazy_pages\":true,"
+		"\"leave_running\":true,\"follow\":true,\"page_server\":"
+		"{\"port\":1,\"address\":\"fd00::1\"}}}",
+		REQUEST_CHECKPOINT, "null", "/ckpt", "", &lazy_checkpoint, true,
+		2,
 	},
 	{
 		"status null id",
 		"{\"id\":null,\"method\":\"status\","
 		"\"params\":{\"job\":\"a3f09c2e51b7d604\"}}",
-		REQUEST_STATUS, "null", "", "a3f09c2e51b7d604", NULL, false,
+		REQUEST_STATUS, "null", "", "a3f09c2e51b7d604", NULL, false, 0,
 	},
 	{
 		"cancel without id",
 		"{\"method\":\"cancel\","
 		"\"params\":{\"job\":\"a3f09c2e51b7d604\"}}",
-		REQUEST_CANCEL, "null", "", "a3f09c2e51b7d604", NULL, false,
+		REQUEST_CANCEL, "null", "", "a3f09c2e51b7d604", NULL, false, 0,
 	},
 	{
 		"watch object id",
 		"{\"id\":{\"seq\":3,\"tag\":\"w\"},\"method\":\"watch\","
 		"\"params\":{\"job\":\"0000000000000001\"}}",
 		REQUEST_WATCH, "{\"seq\":3,\"tag\":\"w\"}", "",
-		"0000000000000001", NULL, false,
+		"0000000000000001", NULL, false, 0,
 	},
 	{
 		"list without params",
 		"{\"id\":1,\"method\":\"list\"}",
-		REQUEST_LIST, "1", "", "", NULL, false,
+		REQUEST_LIST, "1", "", "", NULL, false, 0,
 	},
 	{
 		"list null params",
 		"{\"method\":\"list\",\"params\":null}",
-		REQUEST_LIST, "null", "", "", NULL, false,
+		REQUEST_LIST, "null", "", "", NULL, false, 0,
 	},
 	{
 		"info empty params",
 		"{\"id\":[1,2],\"method\":\"info\",\"params\":{}}",
-		REQUEST_INFO, "[1,2]", "", "", NULL, false,
+		REQUEST_INFO, "[1,2]", "", "", NULL, false, 0,
 	},
 	{
 		"info id with NUL",
 		"{\"id\":\"a\\u0000b\",\"method\":\"info\"}",
-		REQUEST_INFO, "\"a\\u0000b\"", "", "", NULL, false,
+		REQUEST_INFO, "\"a\\u0000b\"", "", "", NULL, false, 0,
 	},
 };
 
@@ -228,6 +265,67 @@ static const struct bad_case bad_cases[] = {
 	{ "info with param", "{\"id\":6,\"method\":\"info\","
 	  "\"params\":{\"verbose\":true}}",
 	  "invalid-params", "verbose", "6" },
+
+	/* checkpoint, and page servers on both job types. */
+	{ "checkpoint without pid", "{\"id\":8,\"method\":\"checkpoint\","
+	  "\"params\":{\"images_dir\":\"/a\"}}", "invalid-params", "pid",
+	  "8" },
+	{ "checkpoint pid 1", "{\"id\":8,\"method\":\"checkpoint\","
+	  "\"params\":{\"pid\":1,\"images_dir\":\"/a\"}}",
+	  "invalid-params", "pid", "8" },
+	{ "checkpoint pid -1", "{\"id\":8,\"method\":\"checkpoint\","
+	  "\"params\":{\"pid\":-1,\"images_dir\":\"/a\"}}",
+	  "invalid-params", "pid", "8" },
+	{ "checkpoint pid past pid_max", "{\"id\":8,\"method\":"
+	  "\"checkpoint\",\"params\":{\"pid\":4194305,"
+	  "\"images_dir\":\"/a\"}}", "invalid-params", "pid", "8" },
+	{ "checkpoint relative dir", "{\"id\":8,\"method\":\"checkpoint\","
+	  "\"params\":{\"pid\":9,\"images_dir\":\"a\"}}",
+	  "invalid-params", "images_dir", "8" },
+	{ "checkpoint lazy without page server", "{\"id\":8,\"method\":"
+	  "\"checkpoint\",\"params\":{\"pid\":9,\"images_dir\":\"/a\","
+	  "\"lazy_pages\":true}}", "invalid-params", "page_server", "8" },
+	{ "checkpoint page server without lazy", "{\"id\":8,\"method\":"
+	  "\"checkpoint\",\"params\":{\"pid\":9,\"images_dir\":\"/a\","
+	  "\"page_server\":{\"address\":\"10.0.0.1\",\"port\":5}}}",
+	  "invalid-params", "page_server", "8" },
+	{ "restore leave_running", "{\"id\":8,\"method\":\"restore\","
+	  "\"params\":{\"images_dir\":\"/a\",\"leave_running\":true}}",
+	  "invalid-params", "leave_running", "8" },
+	{ "restore tls without page server", "{\"id\":8,\"method\":"
+	  "\"restore\",\"params\":{\"images_dir\":\"/a\","
+	  "\"lazy_pages\":true,\"tls\":true}}", "invalid-params", "tls",
+	  "8" },
+	{ "page server host name", "{\"id\":8,\"method\":\"restore\","
+	  "\"params\":{\"images_dir\":\"/a\",\"lazy_pages\":true,"
+	  "\"page_server\":{\"address\":\"example.org\",\"port\":5}}}",
+	  "invalid-params", "page_server", "8" },
+	{ "page server address with newline", "{\"id\":8,\"method\":"
+	  "\"restore\",\"params\":{\"images_dir\":\"/a\","
+	  "\"lazy_pages\":true,\"page_server\":{\"address\":"
+	  "\"10.0.0.1\\nlog-file /x\",\"port\":5}}}", "invalid-params",
+	  "page_server", "8" },
+	{ "page server address with NUL", "{\"id\":8,\"method\":"
+	  "\"restore\",\"params\":{\"images_dir\":\"/a\","
+	  "\"lazy_pages\":true,\"page_server\":{\"address\":"
+	  "\"10.0.0.1\\u0000x\",\"port\":5}}}", "invalid-params",
+	  "page_server", "8" },
+	{ "page server port 0", "{\"id\":8,\"method\":\"restore\","
+	  "\"params\":{\"images_dir\":\"/a\",\"lazy_pages\":true,"
+	  "\"page_server\":{\"address\":\"10.0.0.1\",\"port\":0}}}",
+	  "invalid-params", "page_server", "8" },
+	{ "page server port 65536", "{\"id\":8,\"method\":\"restore\","
+	  "\"params\":{\"images_dir\":\"/a\",\"lazy_pages\":true,"
+	  "\"page_server\":{\"address\":\"10.0.0.1\",\"port\":65536}}}",
+	  "invalid-params", "page_server", "8" },
+	{ "page server extra member", "{\"id\":8,\"method\":\"restore\","
+	  "\"params\":{\"images_dir\":\"/a\",\"lazy_pages\":true,"
+	  "\"page_server\":{\"address\":\"10.0.0.1\",\"port\":5,"
+	  "\"tls\":true}}}", "invalid-params", "page_server", "8" },
+	{ "page server not an object", "{\"id\":8,\"method\":\"restore\","
+	  "\"params\":{\"images_dir\":\"/a\",\"lazy_pages\":true,"
+	  "\"page_server\":\"10.0.0.1:5\"}}", "invalid-params",
+	  "page_server", "8" },
 };
 
 /* Encode `id` as compact JSON.  The caller frees the string. */
@@ -252,14 +350,20 @@ assert_id(const json_t *id, const char *expected)
 }
 
 static void
-assert_options(const struct restore_options *actual,
-    const struct restore_options *expected)
+assert_options(const struct job_options *actual,
+    const struct job_options *expected)
 {
 	assert_int_equal(actual->lazy_pages, expected->lazy_pages);
 	assert_int_equal(actual->tcp_established, expected->tcp_established);
 	assert_int_equal(actual->ext_unix_sk, expected->ext_unix_sk);
 	assert_int_equal(actual->shell_job, expected->shell_job);
 	assert_int_equal(actual->file_locks, expected->file_locks);
+	assert_int_equal(actual->leave_running, expected->leave_running);
+	assert_int_equal(actual->tls, expected->tls);
+	assert_string_equal(actual->page_server.address,
+	    expected->page_server.address);
+	assert_int_equal(actual->page_server.port,
+	    expected->page_server.port);
 	assert_int_equal(actual->log_level, expected->log_level);
 }
 
@@ -281,6 +385,7 @@ test_good_line(void **state)
 	assert_options(&req.options,
 	    c->options != NULL ? c->options : &default_options);
 	assert_int_equal(req.follow, c->follow);
+	assert_int_equal(req.pid, c->pid);
 	request_clear(&req);
 }
 
