@@ -77,6 +77,29 @@ conn_follows_any(const struct conn *conn)
 	return false;
 }
 
+/*
+ * Queue `line` for the client.  With nothing queued before it, the line
+ * goes straight to the socket, which saves the loop a round of enabling,
+ * polling and disabling the write event for each reply and event.  What
+ * the socket does not take is queued; a send error is left for the
+ * bufferevent's own write to report.
+ */
+static void
+conn_write_line(struct conn *conn, const char *line, size_t len)
+{
+	struct evbuffer *output = bufferevent_get_output(conn->bev);
+	ssize_t sent = 0;
+
+	if (evbuffer_get_length(output) == 0) {
+		sent = send(bufferevent_getfd(conn->bev), line, len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0)
+			sent = 0;
+	}
+	if ((size_t)sent < len)
+		bufferevent_write(conn->bev, line + sent, len - (size_t)sent);
+}
+
 void
 conn_send(struct conn *conn, const json_t *object)
 {
@@ -96,7 +119,7 @@ conn_send(struct conn *conn, const json_t *object)
 			log_err(NULL, "encode a reply: out of memory");
 			return;
 		}
-		bufferevent_write(conn->bev, line, len);
+		conn_write_line(conn, line, len);
 		free(line);
 		return;
 	}

@@ -332,6 +332,7 @@ void
 history_append(struct history *history, const json_t *record)
 {
 	struct stat st;
+	bool wake;
 	size_t len;
 	char *line;
 
@@ -354,10 +355,18 @@ history_append(struct history *history, const json_t *record)
 	}
 	free(line);
 	history->appended++;
+	/*
+	 * Wake the sync thread only when it waits: one that is syncing, or
+	 * already woken, syncs again on its own once it sees dirty.  The
+	 * signal goes after the unlock, so the woken thread does not block on
+	 * the lock this thread still holds.
+	 */
 	pthread_mutex_lock(&history->lock);
+	wake = !history->dirty && !history->syncing;
 	history->dirty = true;
-	pthread_cond_signal(&history->wake);
 	pthread_mutex_unlock(&history->lock);
+	if (wake)
+		pthread_cond_signal(&history->wake);
 	history_report_sync_error(history);
 }
 

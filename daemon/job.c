@@ -56,6 +56,7 @@ const char *const job_type_names[] = {
 
 static void job_send_restore(struct job *job);
 static void job_clear_deadline(struct job *job);
+static void jobs_prepare_spare(struct jobs *jobs);
 static int job_phase_seconds(const struct job *job,
     const struct job_phase *phase);
 
@@ -617,6 +618,14 @@ job_on_notify(struct job *job, const CriuResp *resp)
 	json_t *event;
 	CriuReq ack;
 
+	/*
+	 * CRIU blocks until the acknowledgement, with no RPC timeout, so it
+	 * goes first.  The pid is still taken before the loop can reap it.
+	 */
+	criu_rpc_init_notify_ack(&ack, true);
+	if (worker_send(job->worker, &ack, &err) < 0)
+		log_warning(job->id, "acknowledge CRIU notify: %s, continuing",
+		    err.message);
 	event = job_event(job, "notify");
 	if (notify != NULL && notify->script != NULL)
 		json_object_set_new(event, "name",
@@ -627,11 +636,6 @@ job_on_notify(struct job *job, const CriuResp *resp)
 	}
 	log_debug(job->id, "CRIU notify %s", notify != NULL &&
 	    notify->script != NULL ? notify->script : "(unnamed)");
-	/* CRIU blocks until the acknowledgement: there is no RPC timeout. */
-	criu_rpc_init_notify_ack(&ack, true);
-	if (worker_send(job->worker, &ack, &err) < 0)
-		log_warning(job->id, "acknowledge CRIU notify: %s, continuing",
-		    err.message);
 	job_emit(job, event);
 }
 
@@ -848,8 +852,9 @@ job_fill_opts(const struct job *job, CriuOpts *opts)
 }
 
 /*
- * Check the image's pids again right before CRIU runs, because the job may
- * have waited in the queue since they were checked at submit.
+ * Check the image's pids again right before CRIU runs, because the job
+ * waited in the queue, or for its lazy-pages server, since they were
+ * checked at submit.
  */
 static int
 job_check_pids(const struct job *job, struct error *err)
@@ -871,15 +876,26 @@ job_send_restore(struct job *job)
 	CriuOpts opts;
 	CriuReq req;
 
+	int sent;
+
 	job_fill_opts(job, &opts);
 	criu_req__init(&req);
 	req.type = CRIU_REQ_TYPE__RESTORE;
 	req.opts = &opts;
+	if (job->waited && job_check_pids(job, &err) < 0) {
+		job_set_state(job, JOB_RESTORING, "");
+		job_fail(job, err.code, err.message, NULL);
+		return;
+	}
+	/*
+	 * The state change, with its log line and history record, follows the
+	 * send, so CRIU starts without waiting for them.  CRIU's first message
+	 * is read in a later turn of the loop.
+	 */
+	sent = worker_send(job->worker, &req, &err);
 	job_set_state(job, JOB_RESTORING, "");
 	job_set_deadline(job, &job_phase_restoring);
-	if (job_check_pids(job, &err) < 0)
-		job_fail(job, err.code, err.message, NULL);
-	else if (worker_send(job->worker, &req, &err) < 0)
+	if (sent < 0)
 		job_fail(job, "worker-died", err.message, NULL);
 }
 
@@ -962,6 +978,7 @@ job_start(struct job *job, struct worker *worker)
 		job_send_restore(job);
 		return;
 	}
+	job->waited = true;	/* for its lazy-pages server */
 	job_set_state(job, JOB_LAZY_PAGES, detail);
 	job_set_deadline(job, &job_phase_lazy_pages);
 	job_emit(job, event);
@@ -982,10 +999,13 @@ jobs_dispatch(struct jobs *jobs)
 	    jobs->running < jobs->config.max_running) {
 		worker = pool_claim(jobs->pool);
 		if (worker == NULL)
-			return;
+			break;
 		TAILQ_REMOVE(&jobs->queue, job, queue_entry);
 		job_start(job, worker);
 	}
+	/* The jobs left wait: their pids are checked again when they start. */
+	TAILQ_FOREACH(job, &jobs->queue, queue_entry)
+		job->waited = true;
 }
 
 static void
@@ -994,6 +1014,7 @@ jobs_on_dispatch(evutil_socket_t fd, short what, void *arg)
 	job_trim_history(arg);
 	jobs_compact_history(arg);
 	jobs_dispatch(arg);
+	jobs_prepare_spare(arg);
 }
 
 static int
@@ -1009,22 +1030,70 @@ jobs_make_id(char id[JOB_ID_LEN + 1], struct error *err)
 	return 0;
 }
 
+/* Create the work dir of job `id` and return a descriptor of it. */
 static int
-jobs_make_work_dir(struct jobs *jobs, struct job *job, struct error *err)
+jobs_make_work_dir(struct jobs *jobs, const char *id, struct error *err)
 {
-	if (mkdirat(jobs->jobs_dir_fd, job->id, 0700) == -1)
+	int fd;
+
+	if (mkdirat(jobs->jobs_dir_fd, id, 0700) == -1)
 		return error_set_errno(err, "internal",
-		    "create work dir '%s/jobs/%s'", jobs->config.state_dir,
-		    job->id);
-	job->work_fd = openat(jobs->jobs_dir_fd, job->id,
+		    "create work dir '%s/jobs/%s'", jobs->config.state_dir, id);
+	fd = openat(jobs->jobs_dir_fd, id,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (job->work_fd == -1)
+	if (fd == -1)
 		return error_set_errno(err, "internal",
-		    "open work dir '%s/jobs/%s'", jobs->config.state_dir,
-		    job->id);
+		    "open work dir '%s/jobs/%s'", jobs->config.state_dir, id);
+	return fd;
+}
+
+/*
+ * Make the id and work dir of the next job ahead of time, from the loop.
+ * A mkdir on the state dir's file system took 0.07 to 0.36 ms on ext4 in
+ * ctrd's benchmark, time that would otherwise come before CRIU starts.
+ * A crash leaves the empty dir behind for the next start to remove.
+ */
+static void
+jobs_prepare_spare(struct jobs *jobs)
+{
+	struct error err;
+
+	if (jobs->spare_fd != -1 || jobs->stopping)
+		return;
+	if (jobs_make_id(jobs->spare_id, &err) == 0)
+		jobs->spare_fd = jobs_make_work_dir(jobs, jobs->spare_id, &err);
+	if (jobs->spare_fd == -1)
+		log_debug(NULL, "prepare a work dir: %s; the next job makes its own",
+		    err.message);
+}
+
+/* Give `job` the prepared id and work dir, or new ones. */
+static int
+jobs_take_work_dir(struct jobs *jobs, struct job *job, struct error *err)
+{
+	if (jobs->spare_fd != -1) {
+		memcpy(job->id, jobs->spare_id, sizeof(job->id));
+		job->work_fd = jobs->spare_fd;
+		jobs->spare_fd = -1;
+		event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
+	} else if (jobs_make_id(job->id, err) < 0 ||
+	    (job->work_fd = jobs_make_work_dir(jobs, job->id, err)) == -1) {
+		return -1;
+	}
 	snprintf(job->work_dir, sizeof(job->work_dir), "%s/jobs/%s",
 	    jobs->config.state_dir, job->id);
 	return 0;
+}
+
+/* Remove the prepared work dir, which no job uses. */
+static void
+jobs_drop_spare(struct jobs *jobs)
+{
+	if (jobs->spare_fd == -1)
+		return;
+	close(jobs->spare_fd);
+	jobs->spare_fd = -1;
+	unlinkat(jobs->jobs_dir_fd, jobs->spare_id, AT_REMOVEDIR);
 }
 
 bool
@@ -1067,8 +1136,7 @@ jobs_create_type(struct jobs *jobs, enum job_type type,
 	job->state = JOB_QUEUED;
 	TAILQ_INIT(&job->watches);
 	clock_gettime(CLOCK_REALTIME, &job->created);
-	if (jobs_make_id(job->id, err) < 0 ||
-	    jobs_make_work_dir(jobs, job, err) < 0) {
+	if (jobs_take_work_dir(jobs, job, err) < 0) {
 		close(images_fd);
 		if (job->work_fd != -1)
 			close(job->work_fd);
@@ -1156,6 +1224,7 @@ jobs_stop(struct jobs *jobs, const char *reason)
 	struct job *job;
 
 	jobs->stopping = true;
+	jobs_drop_spare(jobs);
 	while ((job = TAILQ_FIRST(&jobs->queue)) != NULL)
 		job_end_canceled(job, reason);
 }
@@ -1276,6 +1345,7 @@ jobs_new(struct event_base *base, struct reaper *reaper, struct pool *pool,
 	jobs->base = base;
 	jobs->reaper = reaper;
 	jobs->pool = pool;
+	jobs->spare_fd = -1;
 	jobs->config = *config;
 	TAILQ_INIT(&jobs->all);
 	TAILQ_INIT(&jobs->ended_jobs);
@@ -1326,6 +1396,7 @@ jobs_free(struct jobs *jobs)
 		}
 		job_free(job);
 	}
+	jobs_drop_spare(jobs);
 	history_free(jobs->history);
 	metrics_free(jobs->metrics);
 	if (jobs->dispatch_event != NULL)

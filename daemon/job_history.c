@@ -270,7 +270,11 @@ jobs_open_history(struct jobs *jobs, struct error *err)
 	log_notice(NULL, "job history: %zu jobs reloaded from '%s/%s'",
 	    json_array_size(records), jobs->config.state_dir, HISTORY_FILE);
 	json_decref(records);
-	/* Trim to max_history from the loop, then start a compact journal. */
+	/*
+	 * Trim to max_history from the loop, where the first job's work dir is
+	 * also made, now that the strays are gone.  Then start a compact
+	 * journal.
+	 */
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
 	/* A full disk must not stop ctrd: the old journal stays valid. */
 	if (jobs_rewrite_history(jobs, &rewrite_err) < 0)

@@ -53,6 +53,7 @@ struct job {
 	pid_t image_pid;		/* root pid in pstree.img */
 	pid_t target_pid;		/* checkpoint: root of the dumped tree */
 	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
+	bool waited;			/* did not start when submitted */
 	bool replied;			/* RESTORE reply received */
 	bool pages_complete;		/* lazy server exited 0 */
 	long pages_copied;		/* from its log, -1 if not logged */
@@ -89,6 +90,8 @@ struct jobs {
 	struct event *dispatch_event;
 	struct history *history;	/* NULL: jobs are not recorded */
 	struct metrics *metrics;
+	char spare_id[JOB_ID_LEN + 1];	/* next job's id, when spare_fd != -1 */
+	int spare_fd;			/* its work dir, made ahead of time */
 	TAILQ_HEAD(, job) all;
 	TAILQ_HEAD(, job) ended_jobs;	/* in the order they ended */
 	TAILQ_HEAD(, job) queue;

@@ -106,5 +106,11 @@ echo '{"max_running": 1, "max_history": 0}' >"$test_dir/ctrd.json"
 start_reaped_ctrd "$test_dir/ctrd.json"
 wait_until 5 eval '[ "$(cli --json list | json_value jobs)" = "[]" ]' ||
 	fail "ended jobs listed with max_history 0: $(cli --json list)"
-[ -z "$(ls -A "$state_dir/jobs")" ] || fail "work dirs left in $state_dir/jobs: $(ls "$state_dir/jobs")"
+[ ! -e "$kept_dir" ] || fail "work dir $kept_dir of dropped job $kept_job is still there"
+# What is left is at most the empty work dir ctrd makes ahead for its next
+# job.
+left=$(find "$state_dir/jobs" -mindepth 1 -maxdepth 1 | wc -l)
+[ "$left" -le 1 ] || fail "work dirs left in $state_dir/jobs: $(ls "$state_dir/jobs")"
+[ -z "$(find "$state_dir/jobs" -mindepth 2)" ] ||
+	fail "files left in $state_dir/jobs: $(find "$state_dir/jobs" -mindepth 2)"
 log PASS
