@@ -2,6 +2,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,4 +151,16 @@ api_conn_recv(struct api_conn *conn, struct api_conn_message *ret_message,
 	ret_message->line = line;
 	ret_message->len = len;
 	return 1;
+}
+
+int
+api_conn_fd(const struct api_conn *conn)
+{
+	return conn->fd;
+}
+
+bool
+api_conn_has_line(const struct api_conn *conn)
+{
+	return line_reader_has_line(conn->reader);
 }

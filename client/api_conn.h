@@ -2,6 +2,7 @@
 #ifndef CTRD_CLI_API_CONN_H
 #define CTRD_CLI_API_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -39,5 +40,14 @@ int api_conn_send(struct api_conn *conn, const json_t *object,
  */
 int api_conn_recv(struct api_conn *conn, struct api_conn_message *ret_message,
     struct cli_error *err);
+
+/* Return the connection's socket, for poll(2).  `conn` still owns it. */
+int api_conn_fd(const struct api_conn *conn);
+
+/*
+ * Return true if a whole line is buffered, so that api_conn_recv() returns
+ * without reading from the socket, which poll(2) would not report.
+ */
+bool api_conn_has_line(const struct api_conn *conn);
 
 #endif

@@ -33,6 +33,8 @@ struct cmd {
 };
 
 extern const struct cmd cmd_restore;
+extern const struct cmd cmd_checkpoint;
+extern const struct cmd cmd_migrate;
 extern const struct cmd cmd_status;
 extern const struct cmd cmd_list;
 extern const struct cmd cmd_cancel;

@@ -14,7 +14,7 @@
 
 /*
  * Print the job as the watch reply shows it.  Returns 1 if the job has
- * already exited, 0 if it goes on, or -1 with `err` set if it failed or
+ * already exited or was checkpointed, 0 if it goes on, or -1 with `err` set if it failed or
  * was canceled.
  */
 static int
@@ -31,7 +31,7 @@ cmd_watch_check_snapshot(const struct cli_options *options, json_t *job,
 		event_line_print(stdout, event);
 	rc = output_flush(err);
 	if (rc == 0)
-		rc = follow_check_event(event, FOLLOW_UNTIL_EXITED, err);
+		rc = follow_check_event(event, FOLLOW_UNTIL_ENDED, err);
 	json_decref(event);
 	return rc;
 }
@@ -56,7 +56,7 @@ cmd_watch_follow(const struct cli_options *options, const char *id,
 	if (rc == 0 && json_is_string(json_object_get(job, "job")))
 		id = json_string_value(json_object_get(job, "job"));
 	if (rc == 0) {
-		rc = follow_job(session, id, FOLLOW_UNTIL_EXITED,
+		rc = follow_job(session, id, FOLLOW_UNTIL_ENDED,
 		    !options->json, err);
 		/* The outcome is unknown when ctrd goes away: not a success. */
 		if (rc == 1) {

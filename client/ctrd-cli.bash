@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Bash completion for ctrd-cli: commands, options, the socket path after
-# --socket, CRIU log levels and the images dir of restore.  Job ids are not
-# completed, because that would need a request to ctrd on every TAB.
+# Bash completion for ctrd-cli: commands, options, the socket paths after
+# --socket, --from and --to, CRIU log levels and images dirs.  Job ids and
+# pids are not completed: a job id would need a request to ctrd on every
+# TAB.
 #
 # Installed as "ctrd-cli" in bash-completion's completions directory, which
 # loads it the first time ctrd-cli is completed.  It needs none of
@@ -17,10 +18,17 @@ _ctrd_cli_paths() {
 }
 
 _ctrd_cli() {
-	local commands="restore status list cancel watch info metrics"
+	local commands="restore checkpoint migrate status list cancel watch info
+		metrics"
 	local global_options="-s --socket -j --json -h --help -V --version"
-	local restore_options="--lazy-pages --tcp-established --ext-unix-sk
-		--shell-job --file-locks --log-level --detach -h --help"
+	local restore_options="--lazy-pages --page-server --tls --tcp-established
+		--ext-unix-sk --shell-job --file-locks --log-level --detach -h --help"
+	local checkpoint_options="--leave-running --lazy-pages --page-server --tls
+		--tcp-established --ext-unix-sk --shell-job --file-locks --log-level
+		--detach --json -h --help"
+	local migrate_options="--from --to --page-server --tls --images-from
+		--images-to --leave-running --tcp-established --ext-unix-sk
+		--shell-job --file-locks --log-level --json -h --help"
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local prev='' command='' i=1 word
 
@@ -71,14 +79,44 @@ _ctrd_cli() {
 		return 0
 	fi
 
+	case $prev in
+	--log-level)
+		mapfile -t COMPREPLY < <(compgen -W "0 1 2 3 4" -- "$cur")
+		return 0
+		;;
+	--page-server)
+		# ADDR:PORT of the page server: nothing to offer.
+		return 0
+		;;
+	--from | --to)
+		_ctrd_cli_paths -f "$cur"
+		return 0
+		;;
+	--images-from | --images-to)
+		_ctrd_cli_paths -d "$cur"
+		return 0
+		;;
+	esac
+
 	case $command in
 	restore)
-		if [[ $prev == --log-level ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "0 1 2 3 4" -- "$cur")
-		elif [[ $cur == -* ]]; then
+		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "$restore_options" -- "$cur")
 		else
 			_ctrd_cli_paths -d "$cur"
+		fi
+		;;
+	checkpoint)
+		# PID comes first and is not completed, then DIR, a directory.
+		if [[ $cur == -* ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "$checkpoint_options" -- "$cur")
+		else
+			_ctrd_cli_paths -d "$cur"
+		fi
+		;;
+	migrate)
+		if [[ $cur == -* ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "$migrate_options" -- "$cur")
 		fi
 		;;
 	status | list | cancel | watch | info | metrics)

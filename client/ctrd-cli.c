@@ -12,6 +12,8 @@
 
 static const struct cmd *const main_cmds[] = {
 	&cmd_restore,
+	&cmd_checkpoint,
+	&cmd_migrate,
 	&cmd_status,
 	&cmd_list,
 	&cmd_cancel,
@@ -58,7 +60,7 @@ main_exit_help(void)
 	cmd_print_synopsis(stdout, NULL);
 	printf("\n"
 	    "Send requests to ctrd, the CRIU restore daemon, over its Unix\n"
-	    "socket, and print the replies and the events of restore jobs.\n"
+	    "socket, and print the replies and the events of its jobs.\n"
 	    "\n");
 	main_print_commands();
 	printf("\n"

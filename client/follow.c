@@ -13,7 +13,8 @@
 static const char *const follow_until_events[] = {
 	[FOLLOW_UNTIL_RESTORED] = "restored",
 	[FOLLOW_UNTIL_PAGES_COMPLETE] = "pages-complete",
-	[FOLLOW_UNTIL_EXITED] = "exited",
+	[FOLLOW_UNTIL_CHECKPOINTED] = "checkpointed",
+	[FOLLOW_UNTIL_ENDED] = "exited",
 };
 
 static const char *
@@ -76,6 +77,8 @@ follow_check_event(json_t *event, enum follow_until until,
 	if (name == NULL)
 		return 0;
 	if (strcmp(name, follow_until_events[until]) == 0)
+		return 1;
+	if (until == FOLLOW_UNTIL_ENDED && strcmp(name, "checkpointed") == 0)
 		return 1;
 	if (strcmp(name, "failed") == 0)
 		return follow_set_failed(event, err);

@@ -13,13 +13,16 @@ struct session;
 enum follow_until {
 	FOLLOW_UNTIL_RESTORED,		/* "restored": the tree runs */
 	FOLLOW_UNTIL_PAGES_COMPLETE,	/* "pages-complete": all memory is in */
-	FOLLOW_UNTIL_EXITED,		/* "exited": the restored root exited */
+	FOLLOW_UNTIL_CHECKPOINTED,	/* "checkpointed": the dump is done */
+	FOLLOW_UNTIL_ENDED,		/* "exited" or "checkpointed" */
 };
 
 /*
  * Check one event of the followed job.  Returns 1 when it is the event
  * `until` names, 0 when the job goes on, or -1 with `err` set when the job
  * ended any other way: "failed", "canceled", or "exited" before `until`.
+ * FOLLOW_UNTIL_ENDED takes either end that is not a failure: a restore
+ * job's root exited, or a checkpoint job finished.
  */
 int follow_check_event(json_t *event, enum follow_until until,
     struct cli_error *err);

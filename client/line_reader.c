@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,4 +148,13 @@ line_reader_next(struct line_reader *reader, char **ret_line,
 		if (n == 0)
 			return 0;
 	}
+}
+
+bool
+line_reader_has_line(const struct line_reader *reader)
+{
+	if (reader->buf == NULL)
+		return false;
+	return memchr(reader->buf + reader->scanned, '\n',
+	    reader->end - reader->scanned) != NULL;
 }

@@ -2,6 +2,7 @@
 #ifndef CTRD_CLI_LINE_READER_H
 #define CTRD_CLI_LINE_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cli_error;
@@ -24,5 +25,11 @@ struct line_reader *line_reader_free(struct line_reader *reader);
  */
 int line_reader_next(struct line_reader *reader, char **ret_line,
     size_t *ret_len, struct cli_error *err);
+
+/*
+ * Return true if a whole line is buffered, so that line_reader_next() can
+ * return it without reading from the descriptor.
+ */
+bool line_reader_has_line(const struct line_reader *reader);
 
 #endif

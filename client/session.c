@@ -174,3 +174,15 @@ session_next_event(struct session *session, json_t **ret_event,
 		json_decref(json);
 	}
 }
+
+int
+session_fd(const struct session *session)
+{
+	return api_conn_fd(session->conn);
+}
+
+bool
+session_has_line(const struct session *session)
+{
+	return api_conn_has_line(session->conn);
+}

@@ -36,4 +36,14 @@ json_t *session_call(struct session *session, const char *method,
 int session_next_event(struct session *session, json_t **ret_event,
     struct cli_error *err);
 
+/*
+ * Return the session's socket, for a caller that waits on several sessions
+ * with poll(2).  Check session_has_line() first: a line already buffered
+ * does not make the socket readable.
+ */
+int session_fd(const struct session *session);
+
+/* Return true if the next session_next_event() can start without waiting. */
+bool session_has_line(const struct session *session);
+
 #endif

@@ -20,6 +20,9 @@ packages=(
 	# the installed units, man pages and completion with the other three.
 	scdoc bash-completion systemd man-db
 	python3 iproute2 procps
+	# tests/integration/migrate.sh: network namespaces (nsenter, in
+	# util-linux) and certificates for TLS page-server links.
+	util-linux openssl
 )
 
 missing=()
