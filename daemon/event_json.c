@@ -79,13 +79,8 @@ event_json_encode_line(const json_t *object, size_t *ret_len)
 	size_t len;
 	char *line, *grown;
 
-	/*
-	 * JSON_COMPACT never emits a raw newline: strings escape it.  With 15
-	 * significant digits (DBL_DIG) a real such as 48.123 prints as
-	 * written, where the default of 17 prints 48.122999999999998.
-	 */
-	line = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_REAL_PRECISION(15));
+	/* JSON_COMPACT never emits a raw newline: strings escape it. */
+	line = json_dumps(object, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (line == NULL)
 		return NULL;
 	len = strlen(line);

@@ -41,15 +41,15 @@ job_peer_json(const struct job *job)
 }
 
 /*
- * CRIU's statistics of the restore, with its microseconds as fractional
- * milliseconds.  pages_restored is null when CRIU did not write it.
+ * CRIU's statistics of the restore, times in whole microseconds as CRIU
+ * counts them.  pages_restored is null when CRIU did not write it.
  */
 static json_t *
 job_criu_stats_json(const struct criu_stats *stats)
 {
-	return json_pack("{s:f, s:f, s:o, s:I, s:I}",
-	    "restore_ms", stats->restore_us / 1000.0,
-	    "forking_ms", stats->forking_us / 1000.0,
+	return json_pack("{s:I, s:I, s:o, s:I, s:I}",
+	    "restore_us", (json_int_t)stats->restore_us,
+	    "forking_us", (json_int_t)stats->forking_us,
 	    "pages_restored", stats->has_pages_restored ?
 	    json_integer((json_int_t)stats->pages_restored) : json_null(),
 	    "pages_compared", (json_int_t)stats->pages_compared,
@@ -262,33 +262,23 @@ job_from_record_outcome(struct job *job, const json_t *record)
 		job->cancel_reason = strdup(reason);
 }
 
-/* Return `ms` milliseconds as whole microseconds, or -1 if out of range. */
-static long long
-job_record_us(double ms)
-{
-	if (!(ms >= 0) || ms * 1000 > UINT32_MAX)
-		return -1;
-	return (long long)(ms * 1000 + 0.5);
-}
-
 /* Take back CRIU's statistics, which only restored jobs have. */
 static void
 job_from_record_criu_stats(struct job *job, json_t *stats)
 {
 	struct criu_stats *s = &job->criu_stats;
-	json_int_t compared, skipped;
-	double restore_ms, forking_ms;
+	json_int_t restore_us, forking_us, compared, skipped;
 	json_t *restored;
 
-	if (json_unpack(stats, "{s:F, s:F, s:o, s:I, s:I}",
-	    "restore_ms", &restore_ms, "forking_ms", &forking_ms,
+	if (json_unpack(stats, "{s:I, s:I, s:o, s:I, s:I}",
+	    "restore_us", &restore_us, "forking_us", &forking_us,
 	    "pages_restored", &restored, "pages_compared", &compared,
 	    "pages_skipped_cow", &skipped) < 0 ||
-	    job_record_us(restore_ms) < 0 || job_record_us(forking_ms) < 0 ||
-	    compared < 0 || skipped < 0)
+	    restore_us < 0 || restore_us > UINT32_MAX || forking_us < 0 ||
+	    forking_us > UINT32_MAX || compared < 0 || skipped < 0)
 		return;
-	s->restore_us = (uint32_t)job_record_us(restore_ms);
-	s->forking_us = (uint32_t)job_record_us(forking_ms);
+	s->restore_us = (uint32_t)restore_us;
+	s->forking_us = (uint32_t)forking_us;
 	s->has_pages_restored = json_is_integer(restored) &&
 	    json_integer_value(restored) >= 0;
 	s->pages_restored = s->has_pages_restored ?
