@@ -771,11 +771,33 @@ job_on_lazy_ready(struct lazy_pages *server, void *arg)
 	job_send_restore(job);
 }
 
+/*
+ * Describe a lazy-pages server that exited early.  A remote one most often
+ * lost its page server, which it reaches only once the restore connects,
+ * so the message names where it fetched pages from.
+ */
+static void
+job_lazy_exit_message(const struct job *job, const char *desc, char *buf,
+    size_t size)
+{
+	const struct page_server *remote = &job->options.page_server;
+
+	if (remote->port == 0) {
+		snprintf(buf, size,
+		    "lazy-pages server exited before copying every page (%s)",
+		    desc);
+		return;
+	}
+	snprintf(buf, size,
+	    "lazy-pages server exited before copying every page (%s); it fetched pages from the page server at %s port %d, which could not be reached or stopped serving: check that the checkpoint job there is serving and that this host can connect to it",
+	    desc, remote->address, remote->port);
+}
+
 static void
 job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 {
 	struct job *job = arg;
-	char desc[64], message[160];
+	char desc[64], message[PAGE_SERVER_ADDRESS_MAX + 320];
 
 	lazy_pages_free(server);
 	job->lazy = NULL;
@@ -795,8 +817,7 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 		return;
 	}
 	reaper_describe_status(status, desc, sizeof(desc));
-	snprintf(message, sizeof(message),
-	    "lazy-pages server exited before copying every page (%s)", desc);
+	job_lazy_exit_message(job, desc, message, sizeof(message));
 	job_fail_from_log(job, LAZY_PAGES_LOG, "lazy-pages-failed", message);
 }
 
