@@ -28,7 +28,10 @@
 #      checkpoint, so the tree runs on at the source;
 #   d. the source's CRIU worker is killed while a 1 GiB workload's pages
 #      are on their way: the restore fails with lazy-pages-failed, its tree
-#      is killed, and the source tree runs on.
+#      is killed, and the source tree runs on;
+#   h. ctrd-cli migrate --tls moves a workload over TLS with certificates
+#      from both ctrds' configs, and a restore without tls from a TLS page
+#      server fails with lazy-pages-failed while the source tree runs on.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -105,7 +108,7 @@ side_has_event() {
 
 check_tools() {
 	local tool
-	for tool in ip nsenter unshare setsid ss tc; do
+	for tool in ip nsenter unshare setsid ss tc openssl; do
 		command -v "$tool" >/dev/null ||
 			fail "'$tool' is missing; the test makes network and pid namespaces with it"
 	done
@@ -136,6 +139,28 @@ set_pipe_max() {
 	echo "$1" >"$pipe_max_path"
 }
 
+# Make a CA and one certificate it signs for the source's address, which
+# both ctrds present on page-server links with tls, and the config file
+# that names them.  CRIU checks that the page server's certificate names
+# the address the destination connects to.
+make_certs() {
+	local dir=$test_dir/tls
+	mkdir -m 700 "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=ctrd test CA" \
+		-keyout "$dir/ca.key" -out "$dir/ca.pem" 2>"$dir/openssl.log" ||
+		fail "openssl could not make the CA: $(cat "$dir/openssl.log")"
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$src_addr" \
+		-keyout "$dir/key.pem" -out "$dir/cert.csr" 2>>"$dir/openssl.log" ||
+		fail "openssl could not make the key: $(cat "$dir/openssl.log")"
+	printf 'subjectAltName=IP:%s\n' "$src_addr" >"$dir/san.cnf"
+	openssl x509 -req -in "$dir/cert.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+		-CAcreateserial -days 1 -extfile "$dir/san.cnf" -out "$dir/cert.pem" \
+		2>>"$dir/openssl.log" ||
+		fail "openssl could not sign the certificate: $(cat "$dir/openssl.log")"
+	printf '{"tls_cacert": "%s", "tls_cert": "%s", "tls_key": "%s"}\n' \
+		"$dir/ca.pem" "$dir/cert.pem" "$dir/key.pem" >"$test_dir/tls.json"
+}
+
 # Start a ctrd named $1 ("src" or "dst") in the network namespace $2, on
 # the socket $test_dir/$1.sock, and wait until it replies to info.  Sets
 # ns_ctrd_pid.  nsenter execs ctrd without forking, so ctrd is this shell's
@@ -143,9 +168,9 @@ set_pipe_max() {
 ns_ctrd_pid=
 start_ns_ctrd() {
 	local name=$1 ns=$2 socket=$test_dir/$1.sock pid i
-	nsenter --net="/run/netns/$ns" "$ctrd_bin" --socket "$socket" \
-		--state-dir "$test_dir/$name-state" --criu "$criu_bin" \
-		--workers 2 --log-level debug \
+	nsenter --net="/run/netns/$ns" "$ctrd_bin" --config "$test_dir/tls.json" \
+		--socket "$socket" --state-dir "$test_dir/$name-state" \
+		--criu "$criu_bin" --workers 2 --log-level debug \
 		</dev/null >"$test_dir/$name-ctrd.log" 2>&1 &
 	pid=$!
 	ns_ctrd_pid=$pid
@@ -308,6 +333,7 @@ trap 'status=$?; set +e; migrate_cleanup "$status"; (exit "$status"); cleanup' E
 pipe_max_saved=$(cat "$pipe_max_path")
 log "fs.pipe-max-size is $pipe_max_saved; the test sets it and restores it at exit"
 make_namespaces
+make_certs
 set_pipe_max "$page_server_pipe_size"
 src_socket=$test_dir/src.sock
 dst_socket=$test_dir/dst.sock
@@ -616,6 +642,70 @@ check_heartbeat "$test_dir/killed"
 check_memory "$killed_pid" "$test_dir/killed"
 in_ns "$src_ns" tc qdisc del dev veth-src root
 log "d: destination failed with lazy-pages-failed, source pid $killed_pid runs on: $(cat d.err)"
+
+# h. TLS on the page-server link.  A migration with --tls moves every page
+# intact, and both CRIU sides log the handshake.
+start_ns_workload secure 64 46
+secure_pid=$workload_pid
+secure_unshare=${ns_unshare_pids[-1]}
+mkdir "$test_dir/secure-src"
+run_cli_status=0
+"$cli_bin" migrate --json --tls --from "$src_socket" --to "$dst_socket" \
+	--page-server "$src_addr:27008" --images-from "$test_dir/secure-src" \
+	--images-to "$test_dir/secure-dst" "$secure_pid" >h.jsonl 2>h.err ||
+	run_cli_status=$?
+secure_moved=$(side_event_value h.jsonl destination restored pid)
+[ -z "$secure_moved" ] || dst_restored+=("$secure_moved")
+assert_eq 0 "$run_cli_status" "exit status of migrate --tls (stderr: $(cat h.err))"
+secure_src_job=$(side_event_value h.jsonl source started job)
+secure_dst_job=$(side_event_value h.jsonl destination started job)
+assert_eq true "$(src_job_value "$secure_src_job" options.tls)" "tls of source job $secure_src_job"
+assert_eq true "$(dst_job_value "$secure_dst_job" options.tls)" "tls of destination job $secure_dst_job"
+assert_file_contains "$(src_job_value "$secure_src_job" work_dir)/dump.log" \
+	"TLS handshake completed" "the source's CRIU log"
+assert_file_contains "$(dst_job_value "$secure_dst_job" work_dir)/lazy-pages.log" \
+	"TLS handshake completed" "the destination's lazy-pages log"
+wait_until 10 pid_ended "$secure_pid" || fail "source pid $secure_pid still runs after the migration"
+reap_unshare "$secure_unshare"
+check_memory "$secure_moved" "$test_dir/secure"
+log "h: moved over TLS as pid $secure_moved with every page intact"
+
+# A destination that does not speak TLS gets no page from a TLS page
+# server: its job fails, and the source's dump fails, which lets the tree
+# run on there.
+start_ns_workload plain 16 47
+plain_pid=$workload_pid
+mkdir "$test_dir/plain-src" "$test_dir/plain-dst"
+"$cli_bin" --socket "$src_socket" --json checkpoint --lazy-pages --tls \
+	--page-server "$src_addr:27009" "$plain_pid" "$test_dir/plain-src" \
+	>h-checkpoint.jsonl 2>h-checkpoint.err &
+checkpoint_cli=$!
+record_child_pid "$checkpoint_cli"
+wait_until 30 file_has h-checkpoint.jsonl '"page-server-ready"' ||
+	fail "no page-server-ready from the TLS checkpoint: $(cat h-checkpoint.jsonl h-checkpoint.err)"
+plain_src_job=$(json_value job <h-checkpoint.jsonl)
+cp "$test_dir/plain-src"/*.img "$test_dir/plain-dst/"
+run_cli_status=0
+dst_cli --json restore --page-server "$src_addr:27009" "$test_dir/plain-dst" \
+	>h-restore.jsonl 2>h-restore.err || run_cli_status=$?
+plain_moved=$(event_value h-restore.jsonl restored pid)
+[ -z "$plain_moved" ] || dst_restored+=("$plain_moved")
+assert_eq 1 "$run_cli_status" "exit status of a restore without tls from a TLS page server (stderr: $(cat h-restore.err))"
+plain_dst_job=$(json_value job <h-restore.jsonl)
+assert_eq lazy-pages-failed "$(dst_job_value "$plain_dst_job" error.code)" "error code of job $plain_dst_job"
+if [ -n "$plain_moved" ]; then
+	wait_until 10 pid_ended "$plain_moved" ||
+		fail "restored pid $plain_moved of failed job $plain_dst_job still runs"
+fi
+checkpoint_status=0
+wait_until 30 pid_ended "$checkpoint_cli" ||
+	fail "TLS checkpoint client $checkpoint_cli still runs 30 s after the restore failed"
+wait "$checkpoint_cli" || checkpoint_status=$?
+forget_child_pid "$checkpoint_cli"
+assert_eq 1 "$checkpoint_status" "exit status of the TLS checkpoint (stderr: $(cat h-checkpoint.err))"
+assert_eq failed "$(src_job_value "$plain_src_job" state)" "state of checkpoint job $plain_src_job"
+check_heartbeat "$test_dir/plain"
+log "h: a restore without tls failed ($(dst_job_value "$plain_dst_job" error.message)), and the source tree runs on"
 
 # Nothing is left over on either side: the allowed pids are the workloads
 # still running, their unshare processes and the other side's ctrd.
