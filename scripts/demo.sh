@@ -1,8 +1,8 @@
 #!/bin/bash
-# Set everything up, then show a lazy restore through ctrd: a 256 MiB
-# process is checkpointed with CRIU, restored lazily with
-# `ctrd-cli restore --lazy-pages`, and checked to run on with its memory
-# intact.  Everything it starts lives in a temporary directory and is
+# Set everything up, then show a checkpoint and a lazy restore through
+# ctrd: a 256 MiB process is checkpointed with `ctrd-cli checkpoint`,
+# restored lazily with `ctrd-cli restore --lazy-pages`, and checked to run
+# on with its memory intact.  Everything it starts lives in a temporary directory and is
 # stopped at the end.
 #
 # Usage: scripts/demo.sh        (as root)
@@ -68,8 +68,8 @@ for _ in $(seq 100); do
 done
 echo "workload pid $workload_pid, heartbeat $(cat "$demo_dir/workload/heartbeat")"
 
-say "checkpointing it with criu dump (the process stops)"
-"$criu" dump -t "$workload_pid" -D "$demo_dir/images" -o dump.log -v4
+say "checkpointing it through ctrd (CRIU stops the process once dumped)"
+"$cli" --socket "$socket" checkpoint "$workload_pid" "$demo_dir/images"
 workload_pid=
 du -sh "$demo_dir/images"
 
@@ -97,4 +97,4 @@ actual=$(cat "$demo_dir/workload/verify" 2>/dev/null || echo missing)
 echo "memory checksum expected $expected, restored $actual"
 [ "$expected" = "$actual" ] || { echo "demo: memory checksum differs" >&2; exit 1; }
 
-say "demo passed: restored lazily, running, memory intact"
+say "demo passed: checkpointed and restored lazily through ctrd, running, memory intact"
