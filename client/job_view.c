@@ -15,6 +15,7 @@ struct job_view_column {
 
 static const struct job_view_column job_view_columns[] = {
 	{ "JOB", "job" },
+	{ "TYPE", "type" },
 	{ "STATE", "state" },
 	{ "PID", "pid" },
 	{ "CREATED", "created" },

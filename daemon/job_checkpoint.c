@@ -102,6 +102,12 @@ job_checkpoint_fill_opts(const struct job *job, CriuOpts *opts,
 	opts->lazy_pages = o->lazy_pages;
 	if (o->page_server.port == 0)
 		return;
+	/*
+	 * NOTE: CRIU's page server serves the first client that connects
+	 * (run_tcp_server() in CRIU 4.2's criu/util.c accepts one connection).
+	 * Without tls, any host that reaches the address and port before the
+	 * destination can read the tree's memory.
+	 */
 	criu_page_server_info__init(ps);
 	ps->address = (char *)o->page_server.address;
 	ps->has_port = true;
