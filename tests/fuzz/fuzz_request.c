@@ -52,20 +52,50 @@ fuzz_check_buffer(const char *text, size_t size, const char *what)
 	fuzz_check_string(text, what);
 }
 
+/*
+ * Check what restore and checkpoint share: the images dir, the log level
+ * and the page server, which must be set with lazy_pages or not at all.
+ */
+static void
+fuzz_check_job(const struct request *req)
+{
+	const struct page_server *server = &req->options.page_server;
+
+	fuzz_check_buffer(req->images_dir, sizeof(req->images_dir),
+	    "decoded images_dir is empty, unterminated or not UTF-8");
+	if (req->images_dir[0] != '/')
+		fuzz_fail("decoded images_dir is not absolute");
+	if (req->options.log_level < 0 || req->options.log_level > 4)
+		fuzz_fail("decoded log_level is outside 0-4");
+	if (server->port < 0 || server->port > 65535)
+		fuzz_fail("decoded page server port is outside 0-65535");
+	if (server->port != 0 && !req->options.lazy_pages)
+		fuzz_fail("decoded page server without lazy_pages");
+	if (server->port != 0)
+		fuzz_check_buffer(server->address, sizeof(server->address),
+		    "decoded page server address is empty, unterminated or not UTF-8");
+	if (req->options.tls && server->port == 0)
+		fuzz_fail("decoded tls without a page server");
+}
+
 static void
 fuzz_check_request(const struct request *req)
 {
-	if ((unsigned int)req->method > REQUEST_METRICS ||
+	if ((unsigned int)req->method > REQUEST_CHECKPOINT ||
 	    request_method_name(req->method) == NULL)
 		fuzz_fail("decoded method is out of range");
 	switch (req->method) {
 	case REQUEST_RESTORE:
-		fuzz_check_buffer(req->images_dir, sizeof(req->images_dir),
-		    "decoded images_dir is empty, unterminated or not UTF-8");
-		if (req->images_dir[0] != '/')
-			fuzz_fail("decoded images_dir is not absolute");
-		if (req->options.log_level < 0 || req->options.log_level > 4)
-			fuzz_fail("decoded log_level is outside 0-4");
+		fuzz_check_job(req);
+		if (req->options.leave_running)
+			fuzz_fail("decoded leave_running on a restore");
+		break;
+	case REQUEST_CHECKPOINT:
+		fuzz_check_job(req);
+		if (req->pid < 2 || req->pid > 4194304)
+			fuzz_fail("decoded pid is outside 2-4194304");
+		if (req->options.lazy_pages && req->options.page_server.port == 0)
+			fuzz_fail("decoded lazy checkpoint without a page server");
 		break;
 	case REQUEST_STATUS:
 	case REQUEST_CANCEL:
