@@ -682,8 +682,10 @@ job_on_restored(struct job *job, pid_t pid)
 	event = job_event(job, "restored");
 	json_object_set_new(event, "pid", json_integer(job->pid));
 	job_emit(job, event);
-	if (job->pages_complete)
+	if (job->pages_complete) {
+		job_observe_phase(job, METRICS_PAGES_COMPLETE);
 		job_emit_pages_complete(job);
+	}
 	if (job->root_exited)
 		job_on_root_exit(job->pid, job->root_status, job);
 }
@@ -807,9 +809,15 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 	    job->state != JOB_LAZY_PAGES) {
 		job->pages_complete = true;
-		if (job->state == JOB_RESTORED)
+		/*
+		 * A small tree's pages can all arrive before CRIU's reply:
+		 * job_on_restored() then reports them, and the restore's
+		 * deadline stays armed until the reply.
+		 */
+		if (job->state == JOB_RESTORED) {
 			job_observe_phase(job, METRICS_PAGES_COMPLETE);
-		job_clear_deadline(job);
+			job_clear_deadline(job);
+		}
 		job_count_lazy_pages(job);
 		job_record(job);
 		if (job->state == JOB_RESTORED)
