@@ -75,6 +75,9 @@ static const struct criu_log_pattern {
 	  .explanation = "the tree had established TCP connections; restore it with tcp_established" },
 	{ .needle = "Unable to open fd=0", .code = "options-mismatch",
 	  .explanation = "the tree was dumped as a shell job; restore it with shell_job" },
+	/* restore_task_with_children() in CRIU 4.2's criu/cr-restore.c. */
+	{ .needle = "doesn't match inherited", .code = "options-mismatch",
+	  .explanation = "the tree's session leader is outside the tree, as in a dump with --shell-job; restore it with shell_job" },
 	{ .needle = "Operation not permitted", .code = "permission",
 	  .explanation = "CRIU lacks a privilege it needs: a capability, or a security policy (LSM, seccomp) denies the operation; run ctrd as root with its full capability set" },
 	{ .needle = "Permission denied", .code = "permission",

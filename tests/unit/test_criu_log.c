@@ -78,6 +78,8 @@
 #define OPEN_DENIED_LINE \
 	"(00.040100)   7171: Error (criu/files-reg.c:2353): Can't open file " \
 	"srv/app/data.db on restore: Permission denied"
+#define SID_LINE \
+	"(00.021003)      1: Error (criu/cr-restore.c:1375): Requested sid 32288 doesn't match inherited 17726"
 #define TCP_LINE \
 	"(00.041000)   7171: Error (criu/sk-inet.c:912): Connected TCP " \
 	"socket in image"
@@ -262,6 +264,13 @@ static const struct explain_case explain_cases[] = {
 		FAILED_LINE "\n",
 		"options-mismatch", "restore it with tcp_established", TCP_LINE,
 		3,
+	},
+	{
+		"shell job without shell_job",
+		VERSION_LINE "\n"
+		SID_LINE "\n"
+		FAILED_LINE "\n",
+		"options-mismatch", "restore it with shell_job", SID_LINE, 3,
 	},
 	{
 		"userfaultfd denied",
