@@ -79,6 +79,10 @@ job_params_set_images_dir(json_t *params, const char *dir,
 	int rc;
 
 	path = realpath(dir, NULL);
+	if (path == NULL && errno == ENOENT)
+		return cli_error_set(err,
+		    "images dir '%s' does not exist; create it first (a checkpoint writes into an existing empty directory)",
+		    dir);
 	if (path == NULL)
 		return cli_error_set_errno(err, "resolve images dir '%s'", dir);
 	rc = json_object_set_new(params, "images_dir", json_string(path));

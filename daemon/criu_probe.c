@@ -141,7 +141,7 @@ criu_probe_check_kdat(const char *dir, char *buf, size_t size)
 			name = type_name;
 		}
 		snprintf(buf, size,
-		    "CRIU cannot cache its kernel probes: '%s' is %s, not tmpfs, so every CRIU run probes the kernel again (tens of ms per restore); mount a tmpfs on '%s'",
+		    "CRIU cannot cache its kernel probes: '%s' is %s, not tmpfs, so every CRIU run probes the kernel again (tens of ms per restore); mount a tmpfs on '%s' at boot, before services create their sockets there, as systemd does",
 		    dir, name, dir);
 		return;
 	}
