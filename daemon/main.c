@@ -65,7 +65,7 @@ main_usage(FILE *out)
 	    "  --check-config      validate the config file and flags, then exit\n"
 	    "  --version           print the version and exit\n"
 	    "\n"
-	    "SIGTERM stops gracefully, SIGHUP reloads the config file.\n");
+	    "SIGTERM or SIGINT stops gracefully, SIGHUP reloads the config file.\n");
 }
 
 /* The config-file key each flag sets. */
