@@ -113,6 +113,28 @@ job_view_print_log(FILE *out, json_t *job)
 	}
 }
 
+/* Members of the job object that only a restore job fills in. */
+static const char *const job_view_restore_keys[] = {
+	"restored", "exit", "adopted",
+};
+
+/* Return whether `key` says nothing about `job` and is left out. */
+static bool
+job_view_skips(json_t *job, const char *key)
+{
+	size_t i;
+
+	if (!json_is_string(json_object_get(job, "type")) ||
+	    strcmp(json_string_value(json_object_get(job, "type")),
+	    "checkpoint") != 0)
+		return false;
+	for (i = 0; i < sizeof(job_view_restore_keys) /
+	    sizeof(job_view_restore_keys[0]); i++)
+		if (strcmp(key, job_view_restore_keys[i]) == 0)
+			return true;
+	return false;
+}
+
 void
 job_view_print_status(FILE *out, json_t *job)
 {
@@ -125,6 +147,8 @@ job_view_print_status(FILE *out, json_t *job)
 			width = strlen(key);
 	}
 	json_object_foreach(job, key, value) {
+		if (job_view_skips(job, key))
+			continue;
 		fprintf(out, "%s:%*s", key, (int)(width - strlen(key) + 1), "");
 		job_view_print_member(out, key, value);
 		fputc('\n', out);
