@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,15 +217,28 @@ image_copy_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Fail with `err` set if `stop` is set and points to non-zero. */
+static int
+image_copy_check_stop(const volatile sig_atomic_t *stop,
+    struct cli_error *err)
+{
+	if (stop != NULL && *stop != 0)
+		return cli_error_set(err, "interrupted by a signal");
+	return 0;
+}
+
 /* Copy the data of `src` to `dst`.  Returns the bytes copied, or -1. */
 static long long
 image_copy_data(int src, int dst, const struct image_copy *copy,
-    const char *name, char *buf, struct cli_error *err)
+    const char *name, char *buf, const volatile sig_atomic_t *stop,
+    struct cli_error *err)
 {
 	long long total = 0;
 	ssize_t n;
 
 	for (;;) {
+		if (image_copy_check_stop(stop, err) < 0)
+			return -1;
 		n = read(src, buf, IMAGE_COPY_BUFFER_SIZE);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -250,7 +264,8 @@ image_copy_data(int src, int dst, const struct image_copy *copy,
  */
 static long long
 image_copy_file(int from_fd, int to_fd, const struct image_copy *copy,
-    const char *name, char *buf, struct cli_error *err)
+    const char *name, char *buf, const volatile sig_atomic_t *stop,
+    struct cli_error *err)
 {
 	long long copied = -1;
 	struct stat st;
@@ -273,7 +288,7 @@ image_copy_file(int from_fd, int to_fd, const struct image_copy *copy,
 		return cli_error_set_errno(err, "create '%s/%s'", copy->to,
 		    name);
 	}
-	copied = image_copy_data(src, dst, copy, name, buf, err);
+	copied = image_copy_data(src, dst, copy, name, buf, stop, err);
 	close(src);
 	/* A network file system may report a failed write only at close. */
 	if (close(dst) == -1 && copied >= 0)
@@ -297,10 +312,15 @@ image_copy_undo(int to_fd, const struct image_copy *copy,
 		rmdir(copy->to);
 }
 
-/* Copy every file of `list`.  Returns the bytes copied, or -1. */
+/*
+ * Copy every file of `list`.  Returns the bytes copied, or -1.  A stop
+ * requested during the last file undoes the whole copy too, so that the
+ * caller never finds a complete copy after a stop.
+ */
 static long long
 image_copy_files(int from_fd, int to_fd, const struct image_copy *copy,
-    const struct image_copy_names *list, struct cli_error *err)
+    const struct image_copy_names *list, const volatile sig_atomic_t *stop,
+    struct cli_error *err)
 {
 	long long total = 0, copied;
 	char *buf;
@@ -311,7 +331,7 @@ image_copy_files(int from_fd, int to_fd, const struct image_copy *copy,
 		return cli_error_set_errno(err, "allocate the copy buffer");
 	for (i = 0; i < list->count; i++) {
 		copied = image_copy_file(from_fd, to_fd, copy, list->names[i],
-		    buf, err);
+		    buf, stop, err);
 		if (copied < 0) {
 			image_copy_undo(to_fd, copy, list, i);
 			total = -1;
@@ -319,12 +339,17 @@ image_copy_files(int from_fd, int to_fd, const struct image_copy *copy,
 		}
 		total += copied;
 	}
+	if (total >= 0 && image_copy_check_stop(stop, err) < 0) {
+		image_copy_undo(to_fd, copy, list, list->count);
+		total = -1;
+	}
 	free(buf);
 	return total;
 }
 
 long long
-image_copy_run(const struct image_copy *copy, struct cli_error *err)
+image_copy_run(const struct image_copy *copy,
+    const volatile sig_atomic_t *stop, struct cli_error *err)
 {
 	struct image_copy_names list = { 0 };
 	long long total = -1;
@@ -340,7 +365,8 @@ image_copy_run(const struct image_copy *copy, struct cli_error *err)
 	if (to_fd == -1)
 		cli_error_set_errno(err, "open images dir '%s'", copy->to);
 	else if (image_copy_list(from_fd, copy->from, &list, err) == 0)
-		total = image_copy_files(from_fd, to_fd, copy, &list, err);
+		total = image_copy_files(from_fd, to_fd, copy, &list, stop,
+		    err);
 	image_copy_free_names(&list);
 	if (to_fd != -1)
 		close(to_fd);

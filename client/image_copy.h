@@ -5,6 +5,7 @@
 #ifndef CTRD_CLI_IMAGE_COPY_H
 #define CTRD_CLI_IMAGE_COPY_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 struct cli_error;
@@ -31,12 +32,14 @@ int image_copy_prepare(struct image_copy *copy, const char *from,
  * Copy every regular file directly in `from` into `to`, with mode 0600 and
  * inventory.img last, and never overwrite a file.  Subdirectories,
  * symbolic links and other special files are skipped.  Does nothing when
- * `shared`.  On failure the files copied so far are removed, and `to` too
- * when image_copy_prepare() made it.  Returns the number of bytes copied,
- * or -1 with `err` set.
+ * `shared`.  Unless `stop` is NULL, the copy fails once a signal handler
+ * makes `*stop` non-zero.  It checks before each MiB and once more at the
+ * end.  On failure the files copied so far are removed,
+ * and `to` too when image_copy_prepare() made it.  Returns the number of
+ * bytes copied, or -1 with `err` set.
  */
 long long image_copy_run(const struct image_copy *copy,
-    struct cli_error *err);
+    const volatile sig_atomic_t *stop, struct cli_error *err);
 
 /* Free the paths of `copy`.  Removes no file. */
 void image_copy_release(struct image_copy *copy);

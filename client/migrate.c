@@ -253,7 +253,7 @@ migrate_start_destination(struct migrate *m)
 	if (m->destination.job != NULL || m->failed)
 		return;
 	migrate_now(&start);
-	if (image_copy_run(&config->images, &err) < 0) {
+	if (image_copy_run(&config->images, &migrate_signal, &err) < 0) {
 		migrate_fail(m, "copy the images from '%s' to '%s': %s",
 		    config->images.from, config->images.to, err.message);
 		migrate_cancel_source(m);
@@ -358,7 +358,10 @@ migrate_on_lost(struct migrate *m, struct migrate_side *side,
 /*
  * Give up on the migration after `reason`.  While the tree's memory is
  * still at the source, both jobs are canceled, so the tree runs on there.
- * Later the jobs are left to finish in ctrd and only the following stops.
+ * The source goes first: CRIU's page server takes the close of its
+ * connection by a canceled destination for the end of the transfer, and
+ * kills the tree it froze.  Later the jobs are left to finish in ctrd and
+ * only the following stops.
  */
 static void
 migrate_abort(struct migrate *m, const char *reason)
@@ -373,8 +376,8 @@ migrate_abort(struct migrate *m, const char *reason)
 		return;
 	}
 	migrate_fail(m, "%s", reason);
-	migrate_cancel_destination(m);
 	migrate_cancel_source(m);
+	migrate_cancel_destination(m);
 }
 
 /* Handle SIGINT or SIGTERM. */

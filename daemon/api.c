@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "proc_tree.h"
 #include "request.h"
 
 struct api {
@@ -177,7 +178,7 @@ api_open_dump_dir(const struct api *api, const char *path, struct error *err)
 
 	fd = access_open_images(api->config, path, err);
 	if (fd < 0)
-		return error_prefix(err, "images_dir '%s'", path);
+		return -1;
 	if (faccessat(fd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		close(fd);
 		return error_set_field(err, "invalid-params", "images_dir",
@@ -198,25 +199,51 @@ api_check_page_server(const struct request *req, struct error *err)
 	return host_check_bind(&req->options.page_server, err);
 }
 
+/*
+ * Check that the client may dump the tree of `pid`, and return in
+ * `ret_start` the start time that names the root when the job starts.
+ * It is read before the check, so a pid that a new process takes
+ * meanwhile has another start time, and fails the job then.
+ */
+static int
+api_check_dump_target(pid_t pid, uid_t uid, unsigned long long *ret_start,
+    struct error *err)
+{
+	unsigned long long start = 0;
+	pid_t parent;
+
+	proc_tree_read_stat(pid, &parent, &start);
+	if (host_check_dumpable(pid, uid, err) < 0)
+		return -1;
+	*ret_start = start;
+	return 0;
+}
+
 static json_t *
 api_checkpoint(struct api *api, struct conn *conn, const struct request *req,
     struct error *err)
 {
 	const struct ucred *peer = conn_peer(conn);
+	unsigned long long start;
 	struct job *job;
 	int fd;
 
 	if (access_check_peer(api->config, peer, "checkpoint", err) < 0 ||
 	    api_check_can_queue(api, conn, req, err) < 0 ||
 	    api_check_options(api, &req->options, err) < 0 ||
-	    host_check_dumpable(req->pid, peer->uid, err) < 0 ||
+	    api_check_dump_target(req->pid, peer->uid, &start, err) < 0 ||
 	    api_check_page_server(req, err) < 0)
 		return NULL;
 	fd = api_open_dump_dir(api, req->images_dir, err);
 	if (fd < 0)
 		return NULL;
+	if (jobs_check_checkpoint_clash(api->jobs, fd, &req->options,
+	    err) < 0) {
+		close(fd);
+		return NULL;
+	}
 	job = jobs_create_checkpoint(api->jobs, req->images_dir, fd, req->pid,
-	    &req->options, peer, err);
+	    start, &req->options, peer, err);
 	if (job == NULL)
 		return NULL;
 	api_submit(api, conn, req, job);

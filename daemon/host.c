@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +25,13 @@
 
 /* /proc/PID/comm contains at most 15 bytes and a newline (TASK_COMM_LEN). */
 #define HOST_COMM_SIZE 17
+
+/*
+ * Processes of a tree that a client other than root may dump, at most.
+ * The check of their owners visits no more, which also ends a walk that a
+ * reused pid turned into a cycle.
+ */
+#define HOST_TREE_MAX 4096
 
 /* The process or thread that uses an id, from /proc/ID/status. */
 struct host_holder {
@@ -153,11 +162,123 @@ host_check_pids_free(const pid_t *pids, size_t count, struct error *err)
 	return host_set_in_use_error(first, in_use - 1, err);
 }
 
+/*
+ * Return whether `pid` belongs to `uid` in every way ptrace(2) checks: its
+ * real, effective, saved and filesystem uids are `uid`, and it is dumpable.
+ * The kernel makes the files in /proc/PID root's while a process is not
+ * dumpable, for example after a setuid execve(2) or PR_SET_DUMPABLE 0
+ * (task_dump_owner() in fs/proc/base.c), and a zombie's too, which has no
+ * memory left to dump.
+ */
+static bool
+host_is_owned_by(pid_t pid, uid_t uid)
+{
+	char path[48], status[4096];
+	unsigned long ids[4];
+	struct stat st;
+	const char *line;
+	int i;
+
+	if (host_read_proc(pid, "status", status, sizeof(status)) <= 0)
+		return false;
+	line = strstr(status, "\nUid:\t");
+	if (line == NULL || sscanf(line + 6, "%lu %lu %lu %lu", &ids[0],
+	    &ids[1], &ids[2], &ids[3]) != 4)
+		return false;
+	for (i = 0; i < 4; i++)
+		if (ids[i] != (unsigned long)uid)
+			return false;
+	line = strstr(status, "\nState:\t");
+	if (line != NULL && line[8] == 'Z')
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	return stat(path, &st) == 0 && st.st_uid == uid;
+}
+
+/*
+ * Push the children of every thread of `pid` onto `pending`, as CRIU finds
+ * them (/proc/PID/task/TID/children).  A process that is gone has none.
+ * Returns false when `pending` is full.
+ */
+static bool
+host_push_children(pid_t pid, pid_t *pending, size_t *count)
+{
+	char path[96];
+	struct dirent *entry;
+	bool fits = true;
+	DIR *tasks;
+	FILE *f;
+	int child;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	tasks = opendir(path);
+	if (tasks == NULL)
+		return true;
+	while (fits && (entry = readdir(tasks)) != NULL) {
+		if (entry->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children",
+		    (int)pid, entry->d_name);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		while (fits && fscanf(f, "%d", &child) == 1) {
+			fits = *count < HOST_TREE_MAX;
+			if (fits)
+				pending[(*count)++] = (pid_t)child;
+		}
+		fclose(f);
+	}
+	closedir(tasks);
+	return fits;
+}
+
+/*
+ * Check that `root` and each of its descendants belong to `uid`, because
+ * CRIU dumps the whole tree and, without leave_running, kills it.
+ *
+ * NOTE: only each process's main thread is checked, and the tree may fork
+ * or exec between this check and CRIU's freeze.  A thread that changed its
+ * own credentials, or a setuid program started in that window, is dumped
+ * anyway.  Closing the gap needs a check of the tree CRIU froze, which its
+ * RPC does not offer.
+ */
+static int
+host_check_tree_owned(pid_t root, uid_t uid, struct error *err)
+{
+	char comm[HOST_COMM_SIZE];
+	size_t count = 0, visited = 0;
+	pid_t *pending, pid;
+	int ret = 0;
+
+	pending = malloc(HOST_TREE_MAX * sizeof(*pending));
+	if (pending == NULL)
+		return error_set_errno(err, "internal",
+		    "allocate the list of processes to check");
+	pending[count++] = root;
+	while (ret == 0 && count > 0) {
+		pid = pending[--count];
+		/* A process that exited since its parent listed it is skipped. */
+		if (!host_is_owned_by(pid, uid) && host_pid_in_use(pid)) {
+			host_read_comm(pid, comm);
+			ret = error_set_field(err, "permission-denied", "pid",
+			    "uid %d may dump only its own processes, and process %d '%s' in the tree of %d is not one of them: it runs with another uid (real, effective, saved or filesystem) or is not dumpable",
+			    (int)uid, (int)pid, comm, (int)root);
+		} else if (++visited > HOST_TREE_MAX ||
+		    !host_push_children(pid, pending, &count)) {
+			ret = error_set_field(err, "permission-denied", "pid",
+			    "the tree of process %d has more than %d processes, more than ctrd checks for a client other than root; ask root to dump it",
+			    (int)root, HOST_TREE_MAX);
+		}
+	}
+	free(pending);
+	return ret;
+}
+
 int
 host_check_dumpable(pid_t pid, uid_t uid, struct error *err)
 {
 	struct host_holder holder;
-	char status[4096];
 
 	if (pid <= 1 || !host_read_holder(pid, &holder) || holder.tgid != pid)
 		return error_set_field(err, "not-found", "pid",
@@ -169,12 +290,7 @@ host_check_dumpable(pid_t pid, uid_t uid, struct error *err)
 		    (int)pid);
 	if (uid == 0)
 		return 0;
-	if (host_read_proc(pid, "status", status, sizeof(status)) <= 0 ||
-	    host_status_number(status, "\nUid:\t") != (long)uid)
-		return error_set_field(err, "permission-denied", "pid",
-		    "uid %d may dump only its own processes, and process %d is not one of them",
-		    (int)uid, (int)pid);
-	return 0;
+	return host_check_tree_owned(pid, uid, err);
 }
 
 /* Return whether ctrd, and so the CRIU it starts, has CAP_SYS_RESOURCE. */
@@ -237,6 +353,43 @@ host_page_server_addr(const struct page_server *server,
 	in6->sin6_family = AF_INET6;
 	in6->sin6_port = htons((uint16_t)server->port);
 	return sizeof(*in6);
+}
+
+/* Return whether `addr` is the IPv4 or IPv6 address of every interface. */
+static bool
+host_addr_is_any(const struct sockaddr_storage *addr)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+
+	if (addr->ss_family == AF_INET)
+		return in->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+}
+
+bool
+host_page_servers_overlap(const struct page_server *a,
+    const struct page_server *b)
+{
+	const struct sockaddr_in6 *a6, *b6;
+	const struct sockaddr_in *a4, *b4;
+	struct sockaddr_storage addr_a, addr_b;
+
+	if (a->port != b->port || a->port == 0)
+		return false;
+	if (host_page_server_addr(a, &addr_a) == 0 ||
+	    host_page_server_addr(b, &addr_b) == 0 ||
+	    host_addr_is_any(&addr_a) || host_addr_is_any(&addr_b))
+		return true;
+	if (addr_a.ss_family != addr_b.ss_family)
+		return false;
+	a4 = (const struct sockaddr_in *)&addr_a;
+	b4 = (const struct sockaddr_in *)&addr_b;
+	if (addr_a.ss_family == AF_INET)
+		return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	a6 = (const struct sockaddr_in6 *)&addr_a;
+	b6 = (const struct sockaddr_in6 *)&addr_b;
+	return IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr);
 }
 
 int

@@ -2,6 +2,7 @@
 #ifndef CTRD_HOST_H
 #define CTRD_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,9 +21,11 @@ struct page_server;
 int host_check_pids_free(const pid_t *pids, size_t count, struct error *err);
 
 /*
- * Check that `pid` names a live process (not a zombie) that a client of uid
- * `uid` may dump: root may dump any, others only processes whose real uid is
- * theirs.  Fails with not-found or permission-denied, naming the pid.
+ * Check that `pid` names a live process (not a zombie) whose tree a client
+ * of uid `uid` may dump.  Root may dump any tree.  Another uid may dump a
+ * tree only if each of its processes is dumpable and has `uid` as its
+ * real, effective, saved and filesystem uid, as ptrace(2) requires.  Fails
+ * with not-found or permission-denied, naming the pid.
  */
 int host_check_dumpable(pid_t pid, uid_t uid, struct error *err);
 
@@ -42,6 +45,14 @@ int host_check_pipe_size(struct error *err);
  * invalid-params on the page_server field.
  */
 int host_check_bind(const struct page_server *server, struct error *err);
+
+/*
+ * Return whether page servers `a` and `b` would listen on the same port of
+ * one address: the same port, and the same address or the address of
+ * every interface (0.0.0.0 or ::) on either side.
+ */
+bool host_page_servers_overlap(const struct page_server *a,
+    const struct page_server *b);
 
 /*
  * The pipe size CRIU's page server asks for: PIPE_MAX_SIZE pages in CRIU

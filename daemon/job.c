@@ -774,13 +774,15 @@ job_on_lazy_ready(struct lazy_pages *server, void *arg)
 }
 
 /*
- * Describe a lazy-pages server that exited early.  A remote one most often
- * lost its page server, which it reaches only once the restore connects,
- * so the message names where it fetched pages from.
+ * Describe a lazy-pages server that exited early.  A remote one that exits
+ * with an error most often lost its page server, which it reaches only
+ * once the restore connects, so the message names where it fetched pages
+ * from.  One killed by a signal was stopped from outside, and the page
+ * server is named without blame.
  */
 static void
-job_lazy_exit_message(const struct job *job, const char *desc, char *buf,
-    size_t size)
+job_lazy_exit_message(const struct job *job, int status, const char *desc,
+    char *buf, size_t size)
 {
 	const struct page_server *remote = &job->options.page_server;
 
@@ -788,6 +790,12 @@ job_lazy_exit_message(const struct job *job, const char *desc, char *buf,
 		snprintf(buf, size,
 		    "lazy-pages server exited before copying every page (%s)",
 		    desc);
+		return;
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(buf, size,
+		    "lazy-pages server was killed before copying every page (%s); it fetched pages from the page server at %s port %d",
+		    desc, remote->address, remote->port);
 		return;
 	}
 	snprintf(buf, size,
@@ -825,7 +833,7 @@ job_on_lazy_exit(struct lazy_pages *server, int status, void *arg)
 		return;
 	}
 	reaper_describe_status(status, desc, sizeof(desc));
-	job_lazy_exit_message(job, desc, message, sizeof(message));
+	job_lazy_exit_message(job, status, desc, message, sizeof(message));
 	job_fail_from_log(job, LAZY_PAGES_LOG, "lazy-pages-failed", message);
 }
 
@@ -996,10 +1004,7 @@ job_start(struct job *job, struct worker *worker)
 	json_object_set_new(event, "worker_pid",
 	    json_integer(worker_pid(worker)));
 	if (job->type == JOB_TYPE_CHECKPOINT) {
-		job_set_state(job, JOB_DUMPING, detail);
-		job_set_deadline(job, &job_phase_dumping);
-		job_emit(job, event);
-		job_checkpoint_start(job);
+		job_checkpoint_start(job, detail, event);
 		return;
 	}
 	if (!job->options.lazy_pages) {
@@ -1059,20 +1064,28 @@ jobs_make_id(char id[JOB_ID_LEN + 1], struct error *err)
 	return 0;
 }
 
-/* Create the work dir of job `id` and return a descriptor of it. */
+/*
+ * Create the work dir of job `id` and return a descriptor of it.  A dir
+ * that cannot be opened, as when ctrd is out of descriptors, is removed
+ * again, or each retry would leave one more behind.
+ */
 static int
 jobs_make_work_dir(struct jobs *jobs, const char *id, struct error *err)
 {
-	int fd;
+	int fd, saved;
 
 	if (mkdirat(jobs->jobs_dir_fd, id, 0700) == -1)
 		return error_set_errno(err, "internal",
 		    "create work dir '%s/jobs/%s'", jobs->config.state_dir, id);
 	fd = openat(jobs->jobs_dir_fd, id,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1)
+	if (fd == -1) {
+		saved = errno;
+		unlinkat(jobs->jobs_dir_fd, id, AT_REMOVEDIR);
+		errno = saved;
 		return error_set_errno(err, "internal",
 		    "open work dir '%s/jobs/%s'", jobs->config.state_dir, id);
+	}
 	return fd;
 }
 
@@ -1188,11 +1201,53 @@ jobs_create(struct jobs *jobs, const char *images_dir, int images_fd,
 
 struct job *
 jobs_create_checkpoint(struct jobs *jobs, const char *images_dir,
-    int images_fd, pid_t pid, const struct job_options *options,
-    const struct ucred *peer, struct error *err)
+    int images_fd, pid_t pid, unsigned long long start_ticks,
+    const struct job_options *options, const struct ucred *peer,
+    struct error *err)
 {
-	return jobs_create_type(jobs, JOB_TYPE_CHECKPOINT, images_dir,
+	struct job *job;
+
+	job = jobs_create_type(jobs, JOB_TYPE_CHECKPOINT, images_dir,
 	    images_fd, pid, options, peer, err);
+	if (job != NULL)
+		job->target_start = start_ticks;
+	return job;
+}
+
+/* Return whether `a` and `b` are open on the same directory. */
+static bool
+jobs_is_same_dir(int a, int b)
+{
+	struct stat st_a, st_b;
+
+	return fstat(a, &st_a) == 0 && fstat(b, &st_b) == 0 &&
+	    st_a.st_dev == st_b.st_dev && st_a.st_ino == st_b.st_ino;
+}
+
+int
+jobs_check_checkpoint_clash(const struct jobs *jobs, int images_fd,
+    const struct job_options *options, struct error *err)
+{
+	const struct job *job;
+
+	TAILQ_FOREACH(job, &jobs->all, all_entry) {
+		if (job->type != JOB_TYPE_CHECKPOINT || job_is_ended(job))
+			continue;
+		if (job->images_fd != -1 &&
+		    jobs_is_same_dir(images_fd, job->images_fd))
+			return error_set_field(err, "invalid-params",
+			    "images_dir",
+			    "checkpoint job %s, which has not ended, writes its image set to the same directory '%s'; pass another empty directory",
+			    job->id, job->images_dir);
+		if (host_page_servers_overlap(&options->page_server,
+		    &job->options.page_server))
+			return error_set_field(err, "invalid-params",
+			    "page_server",
+			    "checkpoint job %s, which has not ended, has its page server on %s port %d; pick another port",
+			    job->id, job->options.page_server.address,
+			    job->options.page_server.port);
+	}
+	return 0;
 }
 
 void

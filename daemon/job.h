@@ -134,13 +134,25 @@ struct job *jobs_create(struct jobs *jobs, const char *images_dir,
     const struct ucred *peer, struct error *err);
 
 /*
- * Create a checkpoint job that dumps the tree of `pid` into `images_dir`,
- * opened as `images_fd` (taken over, also on failure).  As jobs_create(),
- * it is queued by jobs_enqueue().
+ * Create a checkpoint job that dumps the tree of `pid`, which started at
+ * `start_ticks` (proc_tree_read_stat()), into `images_dir`, opened as
+ * `images_fd` (taken over, also on failure).  As jobs_create(), it is
+ * queued by jobs_enqueue().
  */
 struct job *jobs_create_checkpoint(struct jobs *jobs, const char *images_dir,
-    int images_fd, pid_t pid, const struct job_options *options,
-    const struct ucred *peer, struct error *err);
+    int images_fd, pid_t pid, unsigned long long start_ticks,
+    const struct job_options *options, const struct ucred *peer,
+    struct error *err);
+
+/*
+ * Check that no checkpoint job that has not ended writes to the directory
+ * open as `images_fd`, or has its page server where `options` requests one.
+ * Two dumps into one directory would mix their image sets, and the second
+ * page server on a port would fail only after CRIU froze and dumped the
+ * tree.  Fails with invalid-params, naming the other job.
+ */
+int jobs_check_checkpoint_clash(const struct jobs *jobs, int images_fd,
+    const struct job_options *options, struct error *err);
 
 /* Queue the job; it starts once a worker is free. */
 void jobs_enqueue(struct jobs *jobs, struct job *job);

@@ -16,9 +16,11 @@
 
 #include "criu_rpc.h"
 #include "error.h"
+#include "host.h"
 #include "job.h"
 #include "job_internal.h"
 #include "log.h"
+#include "proc_tree.h"
 #include "worker.h"
 
 /*
@@ -118,8 +120,49 @@ job_checkpoint_fill_opts(const struct job *job, CriuOpts *opts,
 	job_checkpoint_fill_tls(job, opts);
 }
 
+/*
+ * Check that the job's pid still names the process the client asked for:
+ * the same start time, and still one the client may dump.  CRIU dumps
+ * whatever process has the pid, and kills it without leave_running, so a
+ * pid that another process took after the submit must never reach it.
+ * This costs a few reads of /proc, so it runs for every job, not only for
+ * those that waited.
+ *
+ * NOTE: the pid can still change hands between this check and CRIU's
+ * seize of it, a window of one message to the worker.  A dump by pidfd,
+ * which CRIU's RPC lacks, would close it.
+ */
+static int
+job_checkpoint_check_target(const struct job *job, struct error *err)
+{
+	unsigned long long start;
+	pid_t parent;
+
+	if (proc_tree_read_stat(job->target_pid, &parent, &start) < 0 ||
+	    start != job->target_start)
+		return error_set_field(err, "not-found", "pid",
+		    "process %d exited before the job started, and the pid now names another process or none; submit the checkpoint again with the tree's current pid",
+		    (int)job->target_pid);
+	return host_check_dumpable(job->target_pid, job->peer.uid, err);
+}
+
+/*
+ * Remember the job's worker in the history, so that a ctrd restarted after
+ * a crash can kill one left serving, which would keep the tree frozen.
+ */
+static void
+job_checkpoint_note_worker(struct job *job)
+{
+	pid_t parent;
+
+	job->worker_pid = worker_pid(job->worker);
+	if (proc_tree_read_stat(job->worker_pid, &parent,
+	    &job->worker_start) < 0)
+		job->worker_start = 0;
+}
+
 void
-job_checkpoint_start(struct job *job)
+job_checkpoint_start(struct job *job, const char *detail, json_t *started)
 {
 	char conf[PATH_MAX + sizeof(JOB_CHECKPOINT_CONF) + 1];
 	CriuPageServerInfo ps;
@@ -127,8 +170,13 @@ job_checkpoint_start(struct job *job)
 	CriuOpts opts;
 	CriuReq req;
 
-	if (job->options.page_server.port != 0 &&
-	    job_checkpoint_write_conf(job, &err) < 0) {
+	job_checkpoint_note_worker(job);
+	job_set_state(job, JOB_DUMPING, detail);
+	job_set_deadline(job, &job_phase_dumping);
+	job_emit(job, started);
+	if (job_checkpoint_check_target(job, &err) < 0 ||
+	    (job->options.page_server.port != 0 &&
+	    job_checkpoint_write_conf(job, &err) < 0)) {
 		job_fail(job, err.code, err.message, NULL);
 		return;
 	}
@@ -203,6 +251,14 @@ job_checkpoint_on_reply(struct job *job, const CriuResp *resp)
 		job_fail_from_log(job, JOB_DUMP_LOG, NULL, "dump failed");
 		return;
 	}
+	/*
+	 * NOTE: CRIU's lazy page server takes any close of the connection for
+	 * the end of the transfer, and its log shows no difference.  So a
+	 * destination lazy-pages server that dies, or whose job is canceled,
+	 * mid-transfer also ends here, and without leave_running CRIU has
+	 * killed the tree, which is then lost on both hosts.  Only CRIU could
+	 * tell the two apart, from the flush message its client sends last.
+	 */
 	if (job->options.lazy_pages) {
 		job->pages_complete = true;
 		log_info(job->id, "every page served");

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -90,6 +91,31 @@ job_adopt(struct job *job)
 }
 
 /*
+ * Kill the CRIU worker that a checkpoint job had when ctrd crashed, if it
+ * still runs: the pid and its start time name it.  A worker left serving
+ * pages keeps the tree frozen until a restore pulls them all, which may
+ * never happen, and one left dumping would go on without anyone to
+ * acknowledge its notifications.  Its death releases the tree, which runs
+ * on, as when a checkpoint is canceled.
+ */
+static void
+job_kill_orphan_worker(const struct job *job)
+{
+	unsigned long long start;
+	pid_t parent;
+
+	if (job->type != JOB_TYPE_CHECKPOINT || job->worker_pid <= 1 ||
+	    job->worker_start == 0 ||
+	    proc_tree_read_stat(job->worker_pid, &parent, &start) < 0 ||
+	    start != job->worker_start)
+		return;
+	if (kill(job->worker_pid, SIGKILL) == 0)
+		log_notice(job->id, "killed CRIU worker %d, left %s by ctrd's crash, so pid %d runs on",
+		    (int)job->worker_pid, job_state_names[job->state],
+		    (int)job->target_pid);
+}
+
+/*
  * Mark a job that a crash of ctrd left unfinished.
  *
  * NOTE: the metrics count jobs since this ctrd started, so a job marked
@@ -100,6 +126,7 @@ job_interrupt(struct job *job)
 {
 	char message[160], socket_path[JOB_ID_LEN + 32];
 
+	job_kill_orphan_worker(job);
 	/* Its lazy-pages server, if any, is gone or orphaned: drop its socket. */
 	snprintf(socket_path, sizeof(socket_path), "%s/%s", job->id,
 	    LAZY_PAGES_SOCKET);

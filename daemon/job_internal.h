@@ -52,6 +52,9 @@ struct job {
 	struct event *adopted_exit;	/* pidfd of an adopted root */
 	pid_t image_pid;		/* root pid in pstree.img */
 	pid_t target_pid;		/* checkpoint: root of the dumped tree */
+	unsigned long long target_start;	/* its start time, clock ticks */
+	pid_t worker_pid;		/* checkpoint: its CRIU worker, */
+	unsigned long long worker_start;	/* kept for a restart */
 	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
 	bool waited;			/* did not start when submitted */
 	bool replied;			/* RESTORE reply received */
@@ -138,8 +141,13 @@ void job_fail_from_log(struct job *job, const char *name, const char *code,
 /* Return the name of CRIU's log for the job's request. */
 const char *job_criu_log(const struct job *job);
 
-/* Checkpoint jobs (job_checkpoint.c). */
-void job_checkpoint_start(struct job *job);
+/*
+ * Checkpoint jobs (job_checkpoint.c).  job_checkpoint_start() moves a job
+ * that just got its worker to dumping, with `detail` for the log line, and
+ * sends its `started` event (consumed).
+ */
+void job_checkpoint_start(struct job *job, const char *detail,
+    json_t *started);
 void job_checkpoint_on_message(struct job *job, const CriuResp *resp);
 
 /* Return whether the job uses one of the max_running restore slots. */
@@ -159,7 +167,8 @@ void job_record(const struct job *job);
 
 /*
  * Return the history record of `job`: the API's job object plus what a
- * restarted ctrd needs to take the job back (image_pid, pid_start).
+ * restarted ctrd needs to take the job back (image_pid, pid_start) or, for
+ * a running checkpoint, to release its tree (worker_pid, worker_start).
  */
 json_t *job_to_record(const struct job *job);
 

@@ -137,6 +137,12 @@ job_to_record(const struct job *job)
 	if (job->cancel_reason != NULL)
 		json_object_set_new(record, "cancel_reason",
 		    json_string(job->cancel_reason));
+	if (job->type == JOB_TYPE_CHECKPOINT && job->worker != NULL) {
+		json_object_set_new(record, "worker_pid",
+		    json_integer(job->worker_pid));
+		json_object_set_new(record, "worker_start",
+		    json_integer((json_int_t)job->worker_start));
+	}
 	return record;
 }
 
@@ -332,6 +338,9 @@ job_from_record(struct jobs *jobs, const json_t *record, struct error *err)
 	job->image_pid = (pid_t)job_record_id(record, "image_pid");
 	job->pid_start = (unsigned long long)job_record_id(record,
 	    "pid_start");
+	job->worker_pid = (pid_t)job_record_id(record, "worker_pid");
+	job->worker_start = (unsigned long long)job_record_id(record,
+	    "worker_start");
 	job->adopted = json_is_true(json_object_get(record, "adopted"));
 	job->pages_complete = json_is_true(json_object_get(record,
 	    "pages_complete"));

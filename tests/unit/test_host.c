@@ -1,6 +1,8 @@
 /*
  * Unit tests for the check that an image's pids are free, against child
- * processes, a zombie and a thread of this test program.
+ * processes, a zombie and a thread of this test program, and for the check
+ * of which trees a client other than root may dump, against children that
+ * change their ids (which needs root).
  */
 #define _GNU_SOURCE
 #include <sys/prctl.h>
@@ -211,6 +213,149 @@ test_unprintable_name(void **state)
 	stop_child(pid);
 }
 
+/* The uid the dump checks give the children of this test. */
+#define OWNER_UID 65534
+
+/* How a child started by start_owned_child() sets itself up. */
+struct owned_child {
+	uid_t real, effective;		/* its uids; the saved uid is `effective` */
+	bool dumpable;
+	bool root_child;		/* it forks a child that stays root first */
+	pid_t pid;
+	pid_t grandchild;		/* the child that stays root, or 0 */
+};
+
+/*
+ * Fork a child set up as `child` describes, and wait until it is ready.
+ * Without root the ids cannot change, so the test is skipped.
+ */
+static void
+start_owned_child(struct owned_child *child)
+{
+	int ready[2];
+	pid_t grandchild = 0;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(pipe(ready), 0);
+	child->pid = fork();
+	assert_true(child->pid >= 0);
+	if (child->pid == 0) {
+		if (child->root_child && (grandchild = fork()) == 0)
+			for (;;)
+				pause();
+		if (setresgid(OWNER_UID, OWNER_UID, OWNER_UID) != 0 ||
+		    setresuid(child->real, child->effective,
+		    child->effective) != 0)
+			_exit(1);
+		prctl(PR_SET_DUMPABLE, child->dumpable ? 1 : 0);
+		if (write(ready[1], &grandchild, sizeof(grandchild)) !=
+		    sizeof(grandchild))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &child->grandchild,
+	    sizeof(child->grandchild)), sizeof(child->grandchild));
+	close(ready[0]);
+}
+
+/* Kill the child and any grandchild, which this subreaper reaps. */
+static void
+stop_owned_child(struct owned_child *child)
+{
+	stop_child(child->pid);
+	if (child->grandchild > 1)
+		stop_child(child->grandchild);
+}
+
+/*
+ * Check whether uid OWNER_UID may dump the child's tree, then stop the
+ * child, so that a failed assertion leaves no process behind.
+ */
+static int
+check_owned_child(struct owned_child *child, struct error *err)
+{
+	int ret;
+
+	error_clear(err);
+	ret = host_check_dumpable(child->pid, OWNER_UID, err);
+	stop_owned_child(child);
+	return ret;
+}
+
+/* Assert that `err` denies the dump, naming process `named`. */
+static void
+assert_denied(int ret, const struct error *err, pid_t named)
+{
+	char part[96];
+
+	assert_int_equal(ret, -1);
+	assert_string_equal(err->code, "permission-denied");
+	snprintf(part, sizeof(part), "and process %d '", (int)named);
+	assert_message_has(err, part);
+}
+
+/* A client may dump a tree that is its own in every way, root any tree. */
+static void
+test_dump_own_tree(void **state)
+{
+	struct owned_child child = { .real = OWNER_UID,
+	    .effective = OWNER_UID, .dumpable = true };
+	struct error err;
+	int as_root;
+
+	start_owned_child(&child);
+	error_clear(&err);
+	as_root = host_check_dumpable(child.pid, 0, &err);
+	assert_int_equal(check_owned_child(&child, &err), 0);
+	assert_int_equal(as_root, 0);
+}
+
+/* Root's process below the client's own is found, and denies the dump. */
+static void
+test_dump_root_descendant(void **state)
+{
+	struct owned_child child = { .real = OWNER_UID,
+	    .effective = OWNER_UID, .dumpable = true, .root_child = true };
+	struct error err;
+	int ret;
+
+	start_owned_child(&child);
+	ret = check_owned_child(&child, &err);
+	assert_true(child.grandchild > 1);
+	assert_denied(ret, &err, child.grandchild);
+}
+
+/* A process with the client's real uid that runs as root, as setuid. */
+static void
+test_dump_effective_root(void **state)
+{
+	struct owned_child child = { .real = OWNER_UID, .effective = 0,
+	    .dumpable = true };
+	struct error err;
+	int ret;
+
+	start_owned_child(&child);
+	ret = check_owned_child(&child, &err);
+	assert_denied(ret, &err, child.pid);
+}
+
+/* A process that made itself not dumpable is not the client's to dump. */
+static void
+test_dump_not_dumpable(void **state)
+{
+	struct owned_child child = { .real = OWNER_UID,
+	    .effective = OWNER_UID, .dumpable = false };
+	struct error err;
+	int ret;
+
+	start_owned_child(&child);
+	ret = check_owned_child(&child, &err);
+	assert_denied(ret, &err, child.pid);
+}
+
 /* Pids 1, 0 and negative ones are skipped: never passed to kill(). */
 static void
 test_low_pids_skipped(void **state)
@@ -235,7 +380,15 @@ main(void)
 		UNIT_TEST("several in use", test_several_in_use, NULL),
 		UNIT_TEST("unprintable name", test_unprintable_name, NULL),
 		UNIT_TEST("low pids skipped", test_low_pids_skipped, NULL),
+		UNIT_TEST("dump own tree", test_dump_own_tree, NULL),
+		UNIT_TEST("dump root descendant", test_dump_root_descendant,
+		    NULL),
+		UNIT_TEST("dump effective root", test_dump_effective_root,
+		    NULL),
+		UNIT_TEST("dump not dumpable", test_dump_not_dumpable, NULL),
 	};
 
+	/* Grandchildren whose parent was killed come back here to be reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	return cmocka_run_group_tests_name("host", tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -143,7 +144,7 @@ test_copy_into_new_dir(void **state)
 	assert_int_equal(stat(dirs->to, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 
-	assert_int_equal(image_copy_run(&copy, &err), 13);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), 13);
 	assert_string_equal(read_file(dirs->to, "inventory.img", buf,
 	    sizeof(buf)), "inventory");
 	assert_string_equal(read_file(dirs->to, "core-1.img", buf,
@@ -169,7 +170,7 @@ test_copy_mode(void **state)
 
 	assert_int_equal(image_copy_prepare(&copy, dirs->from, dirs->to,
 	    &err), 0);
-	assert_int_equal(image_copy_run(&copy, &err), 4);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), 4);
 	snprintf(path, sizeof(path), "%s/pstree.img", dirs->to);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -196,7 +197,7 @@ test_copy_skips_special_files(void **state)
 
 	assert_int_equal(image_copy_prepare(&copy, dirs->from, dirs->to,
 	    &err), 0);
-	assert_int_equal(image_copy_run(&copy, &err), 2);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), 2);
 	assert_true(path_exists(dirs->to, "mm-1.img"));
 	assert_false(path_exists(dirs->to, "sub"));
 	assert_false(path_exists(dirs->to, "link.img"));
@@ -217,7 +218,7 @@ test_existing_empty_dir(void **state)
 	assert_int_equal(image_copy_prepare(&copy, dirs->from, dirs->to,
 	    &err), 0);
 	assert_false(copy.created);
-	assert_int_equal(image_copy_run(&copy, &err), 9);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), 9);
 	assert_true(path_exists(dirs->to, "inventory.img"));
 	image_copy_release(&copy);
 }
@@ -258,7 +259,7 @@ test_same_dir_is_shared(void **state)
 	assert_true(copy.shared);
 	assert_false(copy.created);
 	assert_string_equal(copy.to, dirs->from);
-	assert_int_equal(image_copy_run(&copy, &err), 0);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), 0);
 	image_copy_release(&copy);
 }
 
@@ -331,7 +332,7 @@ test_conflict_undoes_copy(void **state)
 
 	assert_int_equal(image_copy_prepare(&copy, dirs->from, dirs->to,
 	    &err), 0);
-	assert_int_equal(image_copy_run(&copy, &err), -1);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), -1);
 	assert_non_null(strstr(err.message, "pages-5.img"));
 	assert_non_null(strstr(err.message, "File exists"));
 	for (i = 0; i < 8; i++) {
@@ -371,12 +372,83 @@ test_failure_removes_new_dir(void **state)
 	limit.rlim_cur = 1024;
 	saved_handler = signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
-	assert_int_equal(image_copy_run(&copy, &err), -1);
+	assert_int_equal(image_copy_run(&copy, NULL, &err), -1);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
 	signal(SIGXFSZ, saved_handler);
 
 	assert_non_null(strstr(err.message, "write"));
 	assert_non_null(strstr(err.message, "pages-1.img"));
+	assert_false(path_exists(dirs->root, "to"));
+	image_copy_release(&copy);
+}
+
+/* The flag a signal handler sets to stop a copy, as ctrd-cli migrate's. */
+static volatile sig_atomic_t copy_stop;
+
+static void
+on_alarm(int signo)
+{
+	copy_stop = signo;
+}
+
+/* A stop requested before the copy copies nothing and removes `to`. */
+static void
+test_stop_before_copy(void **state)
+{
+	struct dirs *dirs = *state;
+	struct image_copy copy;
+	struct cli_error err;
+
+	write_file(dirs->from, "inventory.img", "inventory");
+	write_file(dirs->from, "core-1.img", "core");
+	assert_int_equal(image_copy_prepare(&copy, dirs->from, dirs->to,
+	    &err), 0);
+	copy_stop = 1;
+	assert_int_equal(image_copy_run(&copy, &copy_stop, &err), -1);
+	copy_stop = 0;
+	assert_non_null(strstr(err.message, "interrupted"));
+	assert_false(path_exists(dirs->root, "to"));
+	image_copy_release(&copy);
+}
+
+/*
+ * A signal during the copy of a large file stops it within a MiB, and the
+ * files copied so far and the new `to` are removed.  The source is a
+ * sparse file of 1 GiB, which takes far longer to copy than the 20 ms
+ * before the signal.
+ */
+static void
+test_stop_during_copy(void **state)
+{
+	struct itimerval timer = { .it_value = { 0, 20000 } };
+	struct dirs *dirs = *state;
+	struct sigaction action, saved;
+	struct image_copy copy;
+	struct cli_error err;
+	char path[256];
+	int fd;
+
+	write_file(dirs->from, "core-1.img", "core");
+	snprintf(path, sizeof(path), "%s/pages-1.img", dirs->from);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1L << 30), 0);
+	close(fd);
+	assert_int_equal(image_copy_prepare(&copy, dirs->from, dirs->to,
+	    &err), 0);
+
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = on_alarm;
+	action.sa_flags = SA_RESTART;
+	sigemptyset(&action.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &action, &saved), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &timer, NULL), 0);
+	assert_int_equal(image_copy_run(&copy, &copy_stop, &err), -1);
+	sigaction(SIGALRM, &saved, NULL);
+	assert_int_equal(copy_stop, SIGALRM);
+	copy_stop = 0;
+
+	assert_non_null(strstr(err.message, "interrupted"));
 	assert_false(path_exists(dirs->root, "to"));
 	image_copy_release(&copy);
 }
@@ -404,6 +476,10 @@ static const struct CMUnitTest tests[] = {
 	    setup_dirs, teardown_dirs),
 	cmocka_unit_test_setup_teardown(test_failure_removes_new_dir,
 	    setup_dirs, teardown_dirs),
+	cmocka_unit_test_setup_teardown(test_stop_before_copy, setup_dirs,
+	    teardown_dirs),
+	cmocka_unit_test_setup_teardown(test_stop_during_copy, setup_dirs,
+	    teardown_dirs),
 };
 
 int
