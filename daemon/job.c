@@ -267,6 +267,7 @@ void
 job_free(struct job *job)
 {
 	job_release_adopted(job);
+	json_decref(job->json_cache);
 	json_decref(job->error);
 	free(job->cancel_reason);
 	free(job->images_dir);

@@ -170,8 +170,11 @@ const struct metrics *jobs_metrics(const struct jobs *jobs);
 const char *job_id(const struct job *job);
 bool job_is_ended(const struct job *job);
 
-/* Return the job object of the API (see proto/API.md). */
-json_t *job_to_json(const struct job *job);
+/*
+ * Return the job object of the API (see proto/API.md), a new reference.
+ * An ended job's object is shared between calls: do not modify it.
+ */
+json_t *job_to_json(struct job *job);
 
 /* Cancel a job that has not ended; kills whatever it started. */
 int job_cancel(struct job *job, struct error *err);

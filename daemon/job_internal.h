@@ -66,6 +66,7 @@ struct job {
 	bool root_exited;
 	int root_status;
 	json_t *error;			/* {code, message, log} once failed */
+	json_t *json_cache;		/* job_to_json() of an ended job */
 	char *cancel_reason;
 
 	struct timespec created, started, restored, ended;

@@ -81,8 +81,9 @@ job_pid_json(const struct job *job)
 	return job->pid > 0 ? json_integer(job->pid) : json_null();
 }
 
-json_t *
-job_to_json(const struct job *job)
+/* Build the job object of the API from the job's current state. */
+static json_t *
+job_build_json(const struct job *job)
 {
 	json_t *object;
 
@@ -114,6 +115,24 @@ job_to_json(const struct job *job)
 	return object;
 }
 
+/*
+ * An ended job no longer changes, so its object is built once and shared:
+ * status and list of ended jobs, the bulk of a busy API, then cost no
+ * packing or time formatting.  Callers must not modify what they get.
+ */
+json_t *
+job_to_json(struct job *job)
+{
+	json_t *object;
+
+	if (job->json_cache != NULL)
+		return json_incref(job->json_cache);
+	object = job_build_json(job);
+	if (object != NULL && job_is_ended(job))
+		job->json_cache = json_incref(object);
+	return object;
+}
+
 json_t *
 jobs_list_json(struct jobs *jobs)
 {
@@ -129,7 +148,7 @@ jobs_list_json(struct jobs *jobs)
 json_t *
 job_to_record(const struct job *job)
 {
-	json_t *record = job_to_json(job);
+	json_t *record = job_build_json(job);
 
 	json_object_set_new(record, "image_pid", json_integer(job->image_pid));
 	json_object_set_new(record, "pid_start",
