@@ -354,9 +354,9 @@ job_kill_tree(struct job *job)
 	 * interrupted code once its control socket closes (compel's
 	 * parasite_daemon() in CRIU 4.2).
 	 *
-	 * NOTE: the parasite's memory mapping then stays in each process of a
-	 * tree whose dump was canceled or timed out mid-dump, because only
-	 * CRIU unmaps it; the tree runs on with a few unused pages mapped.
+	 * NOTE: when a dump is canceled or times out mid-dump, the parasite's
+	 * memory mapping stays in each process of the tree, because only CRIU
+	 * unmaps it.  The tree runs on with a few unused pages mapped.
 	 */
 	if (job->type == JOB_TYPE_CHECKPOINT)
 		return;

@@ -24,17 +24,17 @@
 #include "worker.h"
 
 /*
- * The CRIU config file ctrd writes in the job's work dir.  CRIU's RPC drops
- * the page server's address for a lazy dump and listens on every interface
- * (setup_opts_from_req() in CRIU 4.2's criu/cr-service.c reads only the
- * port then), but it applies a config file named in the request over the
- * RPC options, address included.
+ * The CRIU config file ctrd writes in the job's work dir.  For a lazy dump,
+ * CRIU's RPC takes only the page server's port and listens on every
+ * interface (setup_opts_from_req() in CRIU 4.2's criu/cr-service.c).  A
+ * config file named in the request is applied over the RPC options, and
+ * its address setting is honoured.
  */
 #define JOB_CHECKPOINT_CONF "page-server.conf"
 
 /*
- * Write the config file that holds the page server's address.  The address
- * was checked to be numeric, so it cannot carry a second setting.
+ * Write the config file with the page server's address.  The address was
+ * checked to be numeric, so it cannot carry a second setting.
  */
 static int
 job_checkpoint_write_conf(const struct job *job, struct error *err)

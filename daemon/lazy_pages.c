@@ -121,7 +121,7 @@ lazy_pages_on_exit(pid_t pid, int status, void *arg)
 	server->ops->on_exit(server, status, server->arg);
 }
 
-/* The longest argument list: the base one plus the remote and TLS options. */
+/* Maximum length of the argument list: base, remote and TLS options. */
 #define LAZY_PAGES_ARGS_MAX 32
 
 /* Append CRIU's options for fetching pages from a remote page server. */
