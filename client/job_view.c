@@ -118,7 +118,7 @@ static const char *const job_view_restore_keys[] = {
 	"restored", "exit", "adopted",
 };
 
-/* Return whether `key` says nothing about `job` and is left out. */
+/* Return whether `key` does not apply to the type of `job`, so is left out. */
 static bool
 job_view_skips(json_t *job, const char *key)
 {

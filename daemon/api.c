@@ -167,9 +167,9 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 }
 
 /*
- * Open the images dir a checkpoint writes to, confined like a restore's,
- * and refuse one that already holds an image set: CRIU would overwrite
- * some of its files and leave others, mixing two dumps.
+ * Open the images dir a checkpoint writes to, confined like a restore's.
+ * Reject one that already contains an image set, because CRIU would
+ * overwrite some of its files and leave others, mixing two dumps.
  */
 static int
 api_open_dump_dir(const struct api *api, const char *path, struct error *err)
@@ -182,7 +182,7 @@ api_open_dump_dir(const struct api *api, const char *path, struct error *err)
 	if (faccessat(fd, "inventory.img", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		close(fd);
 		return error_set_field(err, "invalid-params", "images_dir",
-		    "images_dir '%s' already holds an image set (inventory.img); pass an empty directory",
+		    "images_dir '%s' already contains an image set (inventory.img); pass an empty directory",
 		    path);
 	}
 	return fd;

@@ -357,7 +357,7 @@ history_append(struct history *history, const json_t *record)
 	history->appended++;
 	/*
 	 * Wake the sync thread only when it waits: one that is syncing, or
-	 * already woken, syncs again on its own once it sees dirty.  The
+	 * already woken, syncs again on its own once it finds dirty set.  The
 	 * signal goes after the unlock, so the woken thread does not block on
 	 * the lock this thread still holds.
 	 */

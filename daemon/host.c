@@ -397,7 +397,7 @@ host_check_bind(const struct page_server *server, struct error *err)
 {
 	struct sockaddr_storage addr;
 	socklen_t len = host_page_server_addr(server, &addr);
-	int fd, one = 1, saved;
+	int fd, reuse = 1, saved;
 
 	if (len == 0)
 		return error_set_field(err, "invalid-params", "page_server",
@@ -407,7 +407,7 @@ host_check_bind(const struct page_server *server, struct error *err)
 		return error_set_errno(err, "internal",
 		    "create a socket to check the page server's address");
 	/* CRIU sets SO_REUSEADDR too (setup_tcp_server() in criu/util.c). */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
 	if (bind(fd, (struct sockaddr *)&addr, len) == 0) {
 		close(fd);
 		return 0;

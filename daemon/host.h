@@ -55,7 +55,7 @@ bool host_page_servers_overlap(const struct page_server *a,
     const struct page_server *b);
 
 /*
- * The pipe size CRIU's page server asks for: PIPE_MAX_SIZE pages in CRIU
+ * The pipe size CRIU's page server requests: PIPE_MAX_SIZE pages in CRIU
  * 4.2 (criu/include/page-pipe.h, 32 KiB of pipe_buffer entries of 40 bytes,
  * so 819 pages), which the kernel rounds up to a power of two pages
  * (round_pipe_size() in fs/pipe.c) and compares with fs.pipe-max-size.

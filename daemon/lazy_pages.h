@@ -41,7 +41,7 @@ struct lazy_pages_ops {
  * work dir `work_fd` (where both it and the restoring worker find
  * lazy-pages.socket), reading images from `images_fd`.  With a page server
  * in `options`, the server fetches the pages from it, over TLS with the
- * files of `config` when `options` asks for it, instead of from the
+ * files of `config` when `options` requests it, instead of from the
  * images.  The server writes one byte on its status pipe once it listens,
  * and exits 0 after it has copied every page.  Progress is reported only
  * at log level 4, the only level at which the server logs its page copies.

@@ -25,10 +25,10 @@ enum request_method {
 	REQUEST_CHECKPOINT,
 };
 
-/* Longest numeric IPv6 address with its NUL (INET6_ADDRSTRLEN). */
+/* Maximum length of a numeric IPv6 address with its NUL (INET6_ADDRSTRLEN). */
 #define PAGE_SERVER_ADDRESS_MAX 46
 
-/* Where a lazy checkpoint serves pages, or a lazy restore fetches them. */
+/* Address and port of the page server of a lazy checkpoint or a remote lazy restore. */
 struct page_server {
 	char address[PAGE_SERVER_ADDRESS_MAX];	/* numeric, "" when unset */
 	int port;				/* 1-65535; 0 when unset */

@@ -15,7 +15,8 @@
 #      leaves that process running;
 #   c. ctrd is killed with SIGKILL while a checkpoint serves its pages.
 #      The restarted ctrd ends the job interrupted and kills the CRIU
-#      worker left serving, so the frozen tree runs on and the port is free;
+#      worker left serving.  The frozen tree then runs on, and the port is
+#      free;
 #   d. work dirs that ctrd makes but cannot open, here because strace
 #      fails each openat(2) in the jobs dir with EMFILE, are removed
 #      again, ahead of time for the next job or for a request, so none
@@ -66,35 +67,6 @@ listeners_on_port() {
 	}'
 }
 
-# Unshare processes (this shell's children) and the workloads under them,
-# each the init of a pid namespace, at the same index.
-ns_unshare_pids=()
-ns_workload_pids=()
-
-# Start a workload named $1 with $2 MiB and seed $3 as the init of a new
-# pid namespace, and wait for its first heartbeat.  Sets workload_pid.
-start_ns_workload() {
-	local name=$1 dir=$test_dir/$1 unshare_pid pid='' i
-	mkdir -p "$dir"
-	unshare --pid --fork setsid "$workload_bin" --dir "$dir" --memory "$2" \
-		--seed "$3" </dev/null >"$test_dir/$name.log" 2>&1 &
-	unshare_pid=$!
-	record_child_pid "$unshare_pid"
-	for ((i = 0; i < 300; i++)); do
-		read -r pid _ <"/proc/$unshare_pid/task/$unshare_pid/children" || true
-		[ -n "$pid" ] && [ -s "$dir/heartbeat" ] && break
-		pid_running "$unshare_pid" ||
-			fail "workload $name exited at start: $(cat "$test_dir/$name.log")"
-		sleep 0.1
-	done
-	is_pid "$pid" || fail "workload $name has no pid under unshare $unshare_pid"
-	[ -s "$dir/heartbeat" ] || fail "workload $name wrote no heartbeat within 30 s"
-	ns_unshare_pids+=("$unshare_pid")
-	ns_workload_pids+=("$pid")
-	workload_pid=$pid
-	log "workload $name is pid $pid, the init of its pid namespace ($2 MiB)"
-}
-
 # Print the time job $1 ended, as milliseconds since the epoch.
 job_ended_ms() {
 	job_value "$1" ended | python3 -c '
@@ -116,11 +88,6 @@ print(sum(1 for name in os.listdir(sys.argv[1]) if name not in jobs))
 # Succeed if exactly $1 work dirs in the state dir are named by no job.
 has_unnamed_work_dirs() {
 	[ "$(count_unnamed_work_dirs)" = "$1" ]
-}
-
-# Succeed if pid $1 is gone or a zombie.
-pid_ended() {
-	! pid_running "$1"
 }
 
 # Succeed once pid $1 is traced.
@@ -399,7 +366,7 @@ echo '{"max_running": 2}' >"$test_dir/ctrd.json"
 kill -HUP "$ctrd_pid"
 wait_until 10 file_has ctrd.log "'max_running' 1 -> 2" ||
 	fail "ctrd $ctrd_pid did not reload max_running 2"
-start_ns_workload moving 512 63
+start_pidns_workload moving 512 63
 moving_pid=$workload_pid
 mkdir moving-from
 "$cli_bin" migrate --json --from "$ctrd_socket" --to "$ctrd_socket" \
@@ -446,7 +413,7 @@ log "f: source job $source_job ended before destination job $destination_job ($(
 
 # g. A restore from a remote page server whose lazy-pages server is killed.
 # leave_running lets CRIU resume the source once its page server is done.
-start_ns_workload pulled 512 64
+start_pidns_workload pulled 512 64
 pulled_pid=$workload_pid
 mkdir pulled-from pulled-to
 cli --json checkpoint --lazy-pages --leave-running --page-server "127.0.0.1:$queued_port" \

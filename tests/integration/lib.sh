@@ -45,6 +45,10 @@ child_pids=()
 restored_pids=()
 # Exit status of the last run_cli.
 cli_status=0
+# Unshare processes (this shell's children) and the workloads under them,
+# each the init of a pid namespace, at the same index.
+ns_unshare_pids=()
+ns_workload_pids=()
 
 log() {
 	echo "$test_name: $*" >&2
@@ -635,4 +639,40 @@ assert_no_strays() {
 		cmdline=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
 		[[ "$cmdline" != *"$test_dir"* ]] || fail "stray process $pid: $cmdline"
 	done
+}
+
+# Succeed if pid $1 is gone or a zombie.
+pid_ended() {
+	! pid_running "$1"
+}
+
+# Start a workload named $1 with $2 MiB and seed $3 as the init of a new
+# pid namespace, run through the command prefix $4... if given (such as
+# nsenter --net=NS), and wait for its first heartbeat.  Sets workload_pid
+# to its pid on the host.  Only a pid-namespace init can be restored while
+# its dumped copy still exists on the same host.  setsid makes it a session
+# leader, which CRIU needs of a tree it dumps without shell_job.
+start_pidns_workload() {
+	local name=$1 mib=$2 seed=$3 dir=$test_dir/$1 unshare_pid pid='' i
+	shift 3
+	mkdir -p "$dir"
+	"$@" unshare --pid --fork setsid "$workload_bin" --dir "$dir" \
+		--memory "$mib" --seed "$seed" </dev/null >"$test_dir/$name.log" 2>&1 &
+	unshare_pid=$!
+	record_child_pid "$unshare_pid"
+	for ((i = 0; i < 300; i++)); do
+		read -r pid _ <"/proc/$unshare_pid/task/$unshare_pid/children" || true
+		[ -n "$pid" ] && [ -s "$dir/heartbeat" ] && break
+		pid_running "$unshare_pid" ||
+			fail "workload $name exited at start: $(cat "$test_dir/$name.log")"
+		sleep 0.1
+	done
+	is_pid "$pid" || fail "workload $name has no pid under unshare $unshare_pid"
+	[ -s "$dir/heartbeat" ] || fail "workload $name wrote no heartbeat within 30 s"
+	[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$workload_bin")" ] ||
+		fail "pid $pid under unshare $unshare_pid is not the workload"
+	ns_unshare_pids+=("$unshare_pid")
+	ns_workload_pids+=("$pid")
+	workload_pid=$pid
+	log "workload $name is pid $pid on the host, pid 1 in its namespace ($mib MiB)"
 }

@@ -21,7 +21,7 @@
 #      the summary gives the times;
 #   b. the same by hand: checkpoint --lazy-pages, whose page server listens
 #      on the named address only, a copy with cp, restore --page-server;
-#   c. a restore whose page server does not answer fails with
+#   c. a restore whose page server accepts no connection fails with
 #      lazy-pages-failed and leaves no process or socket behind, and the
 #      tree of a canceled lazy checkpoint runs on;
 #   g. a copy of the images that fails makes ctrd-cli migrate cancel the
@@ -53,10 +53,6 @@ src_ctrd=
 dst_ctrd=
 # Restored roots on the destination: children of its ctrd.
 dst_restored=()
-# Each workload's unshare process (this shell's child) and the workload
-# under it, the init of the pid namespace, at the same index.
-ns_unshare_pids=()
-ns_workload_pids=()
 
 # Run ctrd-cli against the source's or the destination's ctrd.
 src_cli() {
@@ -186,38 +182,10 @@ start_ns_ctrd() {
 }
 
 # Start a workload named $1 with $2 MiB and seed $3 as the init of a new
-# pid namespace inside the source's network namespace, and wait for its
-# first heartbeat.  Sets workload_pid to its pid on the host.  setsid makes
-# it a session leader, which CRIU needs of a tree it dumps without
-# shell_job.
+# pid namespace inside the source's network namespace (start_pidns_workload
+# in lib.sh).
 start_ns_workload() {
-	local name=$1 dir=$test_dir/$1 unshare_pid pid='' i
-	mkdir -p "$dir"
-	nsenter --net="/run/netns/$src_ns" unshare --pid --fork setsid "$workload_bin" \
-		--dir "$dir" --memory "$2" --seed "$3" \
-		</dev/null >"$test_dir/$name.log" 2>&1 &
-	unshare_pid=$!
-	record_child_pid "$unshare_pid"
-	for ((i = 0; i < 300; i++)); do
-		read -r pid _ <"/proc/$unshare_pid/task/$unshare_pid/children" || true
-		[ -n "$pid" ] && [ -s "$dir/heartbeat" ] && break
-		pid_running "$unshare_pid" ||
-			fail "workload $name exited at start: $(cat "$test_dir/$name.log")"
-		sleep 0.1
-	done
-	is_pid "$pid" || fail "workload $name has no pid under unshare $unshare_pid"
-	[ -s "$dir/heartbeat" ] || fail "workload $name wrote no heartbeat within 30 s"
-	[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$workload_bin")" ] ||
-		fail "pid $pid under unshare $unshare_pid is not the workload"
-	ns_unshare_pids+=("$unshare_pid")
-	ns_workload_pids+=("$pid")
-	workload_pid=$pid
-	log "workload $name is pid $pid on the host, pid 1 in its namespace ($2 MiB)"
-}
-
-# Succeed if pid $1 is gone or a zombie.
-pid_ended() {
-	! pid_running "$1"
+	start_pidns_workload "$1" "$2" "$3" nsenter --net="/run/netns/$src_ns"
 }
 
 # Wait for unshare $1 to exit once its workload is gone, and reap it.
