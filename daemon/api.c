@@ -130,11 +130,15 @@ api_check_can_queue(const struct api *api, struct conn *conn,
 	return 0;
 }
 
-/* Reply with the new job, follow it if asked, then queue it. */
+/*
+ * Reply with the new job, follow it if asked, then queue it.  A job that
+ * can start at once has its RESTORE sent first.
+ */
 static void
 api_submit(struct api *api, struct conn *conn, const struct request *req,
     struct job *job)
 {
+	jobs_send_early(api->jobs, job);
 	/* The reply goes out before the first event of the job. */
 	api_send_result(conn, req->id, job_to_json(job));
 	if (req->follow && conn_follow(conn, job) < 0)

@@ -611,6 +611,24 @@ job_set_pid(struct job *job, pid_t pid)
 		    (int)pid, err.message);
 }
 
+/*
+ * Take CRIU's statistics of the restore from the job's work dir.  They
+ * only inform, so a missing or damaged file costs the job nothing else.
+ */
+static void
+job_read_criu_stats(struct job *job)
+{
+	struct error err;
+
+	if (criu_stats_read(job->work_fd, &job->criu_stats, &err) < 0) {
+		log_warning(job->id, "no CRIU restore statistics: %s, continuing",
+		    err.message);
+		return;
+	}
+	job->has_criu_stats = true;
+	metrics_observe_criu(job->jobs->metrics, &job->criu_stats);
+}
+
 static void
 job_on_notify(struct job *job, const CriuResp *resp)
 {
@@ -635,27 +653,17 @@ job_on_notify(struct job *job, const CriuResp *resp)
 		json_object_set_new(event, "pid", json_integer(notify->pid));
 		job_set_pid(job, notify->pid);
 	}
+	/*
+	 * CRIU writes stats-restore before it runs the post-resume scripts
+	 * (restore_root_task() in CRIU 4.2's criu/cr-restore.c), so they are
+	 * read here, while CRIU prepares its reply, not after it.
+	 */
+	if (notify != NULL && notify->script != NULL &&
+	    strcmp(notify->script, "post-resume") == 0 && !job->has_criu_stats)
+		job_read_criu_stats(job);
 	log_debug(job->id, "CRIU notify %s", notify != NULL &&
 	    notify->script != NULL ? notify->script : "(unnamed)");
 	job_emit(job, event);
-}
-
-/*
- * Take CRIU's statistics of the restore from the job's work dir.  They
- * only inform, so a missing or damaged file costs the job nothing else.
- */
-static void
-job_read_criu_stats(struct job *job)
-{
-	struct error err;
-
-	if (criu_stats_read(job->work_fd, &job->criu_stats, &err) < 0) {
-		log_warning(job->id, "no CRIU restore statistics: %s, continuing",
-		    err.message);
-		return;
-	}
-	job->has_criu_stats = true;
-	metrics_observe_criu(job->jobs->metrics, &job->criu_stats);
 }
 
 static void
@@ -667,7 +675,8 @@ job_on_restored(struct job *job, pid_t pid)
 	job_observe_phase(job, METRICS_RESTORE);
 	metrics_count_restored(job->jobs->metrics);
 	/* Before the state change, so the history record keeps them. */
-	job_read_criu_stats(job);
+	if (!job->has_criu_stats)
+		job_read_criu_stats(job);
 	job_set_pid(job, pid);
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);
@@ -907,19 +916,25 @@ job_check_pids(const struct job *job, struct error *err)
 	return ret;
 }
 
-static void
-job_send_restore(struct job *job)
+static int
+job_send_restore_request(struct job *job, struct error *err)
 {
-	struct error err;
 	CriuOpts opts;
 	CriuReq req;
-
-	int sent;
 
 	job_fill_opts(job, &opts);
 	criu_req__init(&req);
 	req.type = CRIU_REQ_TYPE__RESTORE;
 	req.opts = &opts;
+	return worker_send(job->worker, &req, err);
+}
+
+static void
+job_send_restore(struct job *job)
+{
+	struct error err;
+	int sent;
+
 	if (job->waited && job_check_pids(job, &err) < 0) {
 		job_set_state(job, JOB_RESTORING, "");
 		job_fail(job, err.code, err.message, NULL);
@@ -930,7 +945,7 @@ job_send_restore(struct job *job)
 	 * send, so CRIU starts without waiting for them.  CRIU's first message
 	 * is read in a later turn of the loop.
 	 */
-	sent = worker_send(job->worker, &req, &err);
+	sent = job->restore_sent ? 0 : job_send_restore_request(job, &err);
 	job_set_state(job, JOB_RESTORING, "");
 	job_set_deadline(job, &job_phase_restoring);
 	if (sent < 0)
@@ -1251,6 +1266,31 @@ jobs_check_checkpoint_clash(const struct jobs *jobs, int images_fd,
 	return 0;
 }
 
+/*
+ * Sending before the job's first record is safe.  CRIU's messages are read
+ * in a later turn of the loop, after jobs_enqueue() recorded and started
+ * the job.  If ctrd dies before then, the worker loses its socket, and
+ * CRIU fails the restore at its first notification, before it forks.
+ */
+void
+jobs_send_early(struct jobs *jobs, struct job *job)
+{
+	struct worker *worker;
+	struct error err;
+
+	if (job->type != JOB_TYPE_RESTORE || job->options.lazy_pages ||
+	    !TAILQ_EMPTY(&jobs->queue) || jobs_is_stopping(jobs) ||
+	    jobs->running >= jobs->config.max_running)
+		return;
+	worker = pool_claim(jobs->pool);
+	if (worker == NULL)
+		return;
+	job->worker = worker;
+	worker_set_ops(worker, &job_worker_ops, job);
+	/* On failure job_send_restore() tries again and fails the job. */
+	job->restore_sent = job_send_restore_request(job, &err) == 0;
+}
+
 void
 jobs_enqueue(struct jobs *jobs, struct job *job)
 {
@@ -1275,6 +1315,12 @@ jobs_enqueue(struct jobs *jobs, struct job *job)
 	json_object_set_new(event, "position", json_integer(position));
 	job_emit(job, event);
 	jobs_notify_changed(jobs);
+	if (job->worker != NULL) {
+		/* jobs_send_early() claimed its worker. */
+		TAILQ_REMOVE(&jobs->queue, job, queue_entry);
+		job_start(job, job->worker);
+		return;
+	}
 	/* Start it from the loop, never inside the caller's request. */
 	event_active(jobs->dispatch_event, EV_TIMEOUT, 0);
 }

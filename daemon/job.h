@@ -154,6 +154,15 @@ struct job *jobs_create_checkpoint(struct jobs *jobs, const char *images_dir,
 int jobs_check_checkpoint_clash(const struct jobs *jobs, int images_fd,
     const struct job_options *options, struct error *err);
 
+/*
+ * Send a full restore's RESTORE to a warm worker at once when the job would
+ * start first anyway: nothing queued, a running slot and a warm worker
+ * free.  Call it right after jobs_create(), before the reply: CRIU then
+ * works while ctrd replies and records the job.  jobs_enqueue() starts such
+ * a job in the same turn of the loop.  Does nothing otherwise.
+ */
+void jobs_send_early(struct jobs *jobs, struct job *job);
+
 /* Queue the job; it starts once a worker is free. */
 void jobs_enqueue(struct jobs *jobs, struct job *job);
 

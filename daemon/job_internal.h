@@ -57,6 +57,7 @@ struct job {
 	unsigned long long worker_start;	/* kept for a restart */
 	struct timespec started_boottime;	/* CLOCK_BOOTTIME at start */
 	bool waited;			/* did not start when submitted */
+	bool restore_sent;		/* RESTORE sent before it was queued */
 	bool replied;			/* RESTORE reply received */
 	bool pages_complete;		/* lazy server exited 0 */
 	long pages_copied;		/* from its log, -1 if not logged */
