@@ -1056,6 +1056,13 @@ jobs_dispatch(struct jobs *jobs)
 	/* The jobs left wait: their pids are checked again when they start. */
 	TAILQ_FOREACH(job, &jobs->queue, queue_entry)
 		job->waited = true;
+	/*
+	 * With jobs waiting, the restores running now are no reason to hold
+	 * back the replacement workers: the next job needs one as soon as a
+	 * restore ends, and a CRIU takes milliseconds to start.
+	 */
+	if (!TAILQ_EMPTY(&jobs->queue))
+		pool_refill_soon(jobs->pool);
 }
 
 static void

@@ -304,6 +304,17 @@ pool_claim(struct pool *pool)
 }
 
 void
+pool_refill_soon(struct pool *pool)
+{
+	struct timeval now = { 0, 0 };
+
+	if (!evtimer_pending(pool->claim_timer, NULL))
+		return;
+	evtimer_del(pool->claim_timer);
+	evtimer_add(pool->claim_timer, &now);
+}
+
+void
 pool_release(struct pool *pool)
 {
 	pool->busy--;
