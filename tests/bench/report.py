@@ -710,10 +710,11 @@ def section_header(host, command, shared):
     ]
     if shared:
         lines += [
-            "**Shared machine.** Other engineers built and ran tests on "
-            "the same 2 cores during this run (see the load averages "
-            "above), so every time here includes waiting for a CPU now "
-            "and then. Ratios between interleaved runs hold up better than "
+            "**Load.** The 1-minute load average passed 1.0 during this "
+            "run (above). The suite itself keeps both cores busy in its "
+            "throughput and API parts, and any other work on the machine "
+            "adds to that, so times include waiting for a CPU now and "
+            "then. Ratios between interleaved runs hold up better than "
             "absolute times, and tails (p99) suffer most.",
             "",
         ]

@@ -146,7 +146,9 @@ write_host_facts() {
 		printf 'run_fs\t%s\n' "$(stat -f -c %T /run)"
 		printf 'kdat_tmp_present\t%s\n' "$([ -e /run/criu.kdat.tmp ] && echo yes || echo no)"
 		printf 'commit\t%s\n' "$(git -C "$source_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-		printf 'dirty\t%s\n' "$(git -C "$source_dir" status --porcelain 2>/dev/null | grep -c . || true)"
+		# Changes to the code, not to the files this suite rewrites.
+		printf 'dirty\t%s\n' "$(git -C "$source_dir" status --porcelain -- . \
+			':!tests/bench/results' ':!BENCHMARKS.md' 2>/dev/null | grep -c . || true)"
 		printf 'started\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		printf 'loadavg_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 		printf 'quick\t%s\n' "$quick"
