@@ -614,6 +614,7 @@ job_set_pid(struct job *job, pid_t pid)
 /*
  * Take CRIU's statistics of the restore from the job's work dir.  They
  * only inform, so a missing or damaged file costs the job nothing else.
+ * They stay hidden from status and metrics until the job is restored.
  */
 static void
 job_read_criu_stats(struct job *job)
@@ -625,6 +626,17 @@ job_read_criu_stats(struct job *job)
 		    err.message);
 		return;
 	}
+	job->criu_stats_read = true;
+}
+
+/* Show the statistics read for a job that reached restored. */
+static void
+job_publish_criu_stats(struct job *job)
+{
+	if (!job->criu_stats_read)
+		job_read_criu_stats(job);
+	if (!job->criu_stats_read)
+		return;
 	job->has_criu_stats = true;
 	metrics_observe_criu(job->jobs->metrics, &job->criu_stats);
 }
@@ -659,7 +671,7 @@ job_on_notify(struct job *job, const CriuResp *resp)
 	 * read here, while CRIU prepares its reply, not after it.
 	 */
 	if (notify != NULL && notify->script != NULL &&
-	    strcmp(notify->script, "post-resume") == 0 && !job->has_criu_stats)
+	    strcmp(notify->script, "post-resume") == 0 && !job->criu_stats_read)
 		job_read_criu_stats(job);
 	log_debug(job->id, "CRIU notify %s", notify != NULL &&
 	    notify->script != NULL ? notify->script : "(unnamed)");
@@ -675,8 +687,7 @@ job_on_restored(struct job *job, pid_t pid)
 	job_observe_phase(job, METRICS_RESTORE);
 	metrics_count_restored(job->jobs->metrics);
 	/* Before the state change, so the history record keeps them. */
-	if (!job->has_criu_stats)
-		job_read_criu_stats(job);
+	job_publish_criu_stats(job);
 	job_set_pid(job, pid);
 	clock_gettime(CLOCK_REALTIME, &job->restored);
 	snprintf(detail, sizeof(detail), "pid=%d", (int)job->pid);

@@ -63,7 +63,8 @@ struct job {
 	long pages_copied;		/* from its log, -1 if not logged */
 	long pages_total;
 	struct criu_stats criu_stats;	/* from CRIU's stats-restore */
-	bool has_criu_stats;		/* criu_stats was read */
+	bool has_criu_stats;		/* criu_stats shown: restored */
+	bool criu_stats_read;		/* criu_stats read, maybe not shown */
 	bool root_exited;
 	int root_status;
 	json_t *error;			/* {code, message, log} once failed */
