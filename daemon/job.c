@@ -1305,8 +1305,20 @@ jobs_send_early(struct jobs *jobs, struct job *job)
 		return;
 	job->worker = worker;
 	worker_set_ops(worker, &job_worker_ops, job);
-	/* On failure job_send_restore() tries again and fails the job. */
-	job->restore_sent = job_send_restore_request(job, &err) == 0;
+	if (job_send_restore_request(job, &err) == 0) {
+		job->restore_sent = true;
+		return;
+	}
+	/*
+	 * The worker died while idle and ctrd has not reaped it yet.  CRIU
+	 * got nothing, so the job queues as usual for another worker.
+	 */
+	log_notice(job->id, "worker %d: %s; queuing the job for another worker",
+	    (int)worker_pid(worker), err.message);
+	worker_kill(worker);
+	worker_free(worker);
+	job->worker = NULL;
+	pool_release(jobs->pool);
 }
 
 void
