@@ -217,11 +217,20 @@ worker_stop(struct worker *worker)
 		kill(worker->pid, SIGSTOP);
 }
 
+/*
+ * The worker leads its own process group (spawn_child() calls setsid()).
+ * The children CRIU forks stay in that group until they take the pgid
+ * recorded in the images: its kernel probes, and half-restored tasks.  A
+ * probe child that stopped itself would stay stopped once its CRIU is
+ * gone, so the whole group is killed.
+ */
 void
 worker_kill(struct worker *worker)
 {
-	if (!worker->exited && worker->pid > 1)
-		kill(worker->pid, SIGKILL);
+	if (worker->exited || worker->pid <= 1)
+		return;
+	kill(-worker->pid, SIGKILL);
+	kill(worker->pid, SIGKILL);
 }
 
 static void

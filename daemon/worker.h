@@ -52,7 +52,7 @@ const char *worker_criu_version(const struct worker *worker);
 /* Send SIGSTOP to a worker that is still running, freezing its restore. */
 void worker_stop(struct worker *worker);
 
-/* Send SIGKILL to a worker that is still running. */
+/* Send SIGKILL to a running worker and to its process group. */
 void worker_kill(struct worker *worker);
 
 /*
