@@ -85,6 +85,10 @@ api_check_image_options(const struct images_set *set, struct error *err)
  * pids are all free on the host.  Returns the descriptor, and the root's
  * pid in `ret_root_pid`.  The descriptor, not the path, goes to CRIU, so
  * the directory cannot be swapped between these checks and the restore.
+ *
+ * NOTE: two restores of one image set submitted together both pass the
+ * pid check, because neither CRIU has forked yet, and with two running
+ * slots both then fail as their CRIUs clash on the pids.
  */
 static int
 api_open_images(const struct api *api, const char *path, pid_t *ret_root_pid,
@@ -110,28 +114,6 @@ api_open_images(const struct api *api, const char *path, pid_t *ret_root_pid,
 		return error_prefix(err, "images_dir '%s'", path);
 	}
 	return fd;
-}
-
-/*
- * Two restores of one image set at once clash on its pids, and both can
- * fail.  The host's pid check cannot see a restore whose CRIU has not
- * forked yet, so the jobs are checked too.  A root with pid 1 is restored
- * in a new pid namespace, where the pids cannot clash.
- */
-static int
-api_check_pending_restore(const struct api *api, const char *path,
-    pid_t image_pid, struct error *err)
-{
-	const struct job *other;
-
-	if (image_pid <= 1)
-		return 0;
-	other = jobs_find_pending_restore(api->jobs, image_pid);
-	if (other == NULL)
-		return 0;
-	return error_set_field(err, "pid-in-use", "images_dir",
-	    "images_dir '%s': pid %d of the image is being restored by job %s; wait for that job to end, then retry",
-	    path, (int)image_pid, job_id(other));
 }
 
 /* Check that the connection may follow and the queue takes a job. */
@@ -184,11 +166,6 @@ api_restore(struct api *api, struct conn *conn, const struct request *req,
 	fd = api_open_images(api, req->images_dir, &image_pid, err);
 	if (fd < 0)
 		return NULL;
-	if (api_check_pending_restore(api, req->images_dir, image_pid,
-	    err) < 0) {
-		close(fd);
-		return NULL;
-	}
 	job = jobs_create(api->jobs, req->images_dir, fd, image_pid,
 	    &req->options, conn_peer(conn), err);
 	if (job == NULL)

@@ -1445,19 +1445,6 @@ jobs_find(struct jobs *jobs, const char *id)
 	return NULL;
 }
 
-const struct job *
-jobs_find_pending_restore(const struct jobs *jobs, pid_t pid)
-{
-	const struct job *job;
-
-	TAILQ_FOREACH(job, &jobs->all, all_entry)
-		if (job->type == JOB_TYPE_RESTORE && job->image_pid == pid &&
-		    (job->state == JOB_QUEUED || job->state == JOB_LAZY_PAGES ||
-		    job->state == JOB_RESTORING))
-			return job;
-	return NULL;
-}
-
 const struct metrics *
 jobs_metrics(const struct jobs *jobs)
 {

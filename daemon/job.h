@@ -170,13 +170,6 @@ void jobs_enqueue(struct jobs *jobs, struct job *job);
 void jobs_dispatch(struct jobs *jobs);
 
 struct job *jobs_find(struct jobs *jobs, const char *id);
-
-/*
- * Return a restore job that has not reached restored or ended, whose
- * images name `pid` as the root, or NULL.
- */
-const struct job *jobs_find_pending_restore(const struct jobs *jobs,
-    pid_t pid);
 json_t *jobs_list_json(struct jobs *jobs);
 void jobs_get_counts(const struct jobs *jobs, struct jobs_counts *counts);
 

@@ -218,8 +218,9 @@ assert_eq 2 "$(cli --json list | json_value jobs | python3 -c 'import json,sys; 
 check_heartbeat "$test_dir/other"
 log "a: checkpoints into the dir or onto the port of job $queued_job were rejected"
 
-# b. The pid of a queued checkpoint goes to another process, which takes
-# the pid of the one that exited.
+# b. The pid of a queued checkpoint goes to another process.  The next
+# pid the kernel hands out is set through ns_last_pid, so a new process
+# takes the pid of the one that exited.
 setsid sleep 1000 </dev/null >/dev/null 2>&1 &
 victim_pid=$!
 record_child_pid "$victim_pid"
@@ -231,7 +232,21 @@ assert_eq queued "$(job_value "$reused_job" state)" "state of job $reused_job"
 kill -KILL "$victim_pid"
 wait "$victim_pid" 2>/dev/null || true
 forget_child_pid "$victim_pid"
-take_pid "$victim_pid"
+taker_pid=
+for ((i = 0; i < 50; i++)); do
+	echo $((victim_pid - 1)) >/proc/sys/kernel/ns_last_pid
+	setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+	pid=$!
+	record_child_pid "$pid"
+	if [ "$pid" = "$victim_pid" ]; then
+		taker_pid=$pid
+		break
+	fi
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	forget_child_pid "$pid"
+done
+is_pid "$taker_pid" || fail "no new process got pid $victim_pid in 50 tries"
 log "b: pid $victim_pid of queued job $reused_job now names a new sleep"
 
 # Canceling the serving checkpoint lets the queued one start.

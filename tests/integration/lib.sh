@@ -465,28 +465,6 @@ record_child_pid() {
 	child_pids+=("$1")
 }
 
-# Start a `sleep` child that has the free pid $1, and set taker_pid to it.
-# Writing ns_last_pid makes the kernel hand out that pid next, unless
-# another process of the machine forks first, so it tries 50 times.
-take_pid() {
-	local want=$1 pid i
-	taker_pid=
-	for ((i = 0; i < 50; i++)); do
-		echo $((want - 1)) >/proc/sys/kernel/ns_last_pid
-		setsid sleep 1000 </dev/null >/dev/null 2>&1 &
-		pid=$!
-		record_child_pid "$pid"
-		if [ "$pid" = "$want" ]; then
-			taker_pid=$pid
-			return 0
-		fi
-		kill -KILL "$pid"
-		wait "$pid" 2>/dev/null || true
-		forget_child_pid "$pid"
-	done
-	fail "no new process got pid $want in 50 tries"
-}
-
 assert_eq() {
 	local expected=$1 actual=$2 what=$3
 	[ "$actual" = "$expected" ] || fail "$what: expected '$expected', got '$actual'"
