@@ -19,7 +19,16 @@ restored_pid=$(job_value "$job" pid)
 record_restored_pid "$restored_pid"
 
 # The first line is the reply to restore; every later line is an event.
-python3 - restore.jsonl "$job" "$pid" <<'PY' || fail "events of lazy job $job in $test_dir/restore.jsonl are wrong (see above)"
+# On a failure, CRIU's own counts and the end of the lazy-pages server's
+# log tell whether CRIU or ctrd got the pages wrong.
+show_lazy_log() {
+	local log=$state_dir/jobs/$job/lazy-pages.log
+	echo "restore_lazy: CRIU's page counts, then the end of $log:" >&2
+	grep -a 'UFFD transferred pages' "$log" >&2 || true
+	tail -n 20 "$log" >&2 || true
+}
+
+python3 - restore.jsonl "$job" "$pid" <<'PY' || { show_lazy_log; fail "events of lazy job $job in $test_dir/restore.jsonl are wrong (see above)"; }
 import json, sys
 
 path, job, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
