@@ -68,7 +68,7 @@ for _ in $(seq 100); do
 done
 echo "workload pid $workload_pid, heartbeat $(cat "$demo_dir/workload/heartbeat")"
 
-say "checkpointing it through ctrd (CRIU stops the process once dumped)"
+say "checkpointing it through ctrd (CRIU kills the process once dumped)"
 "$cli" --socket "$socket" checkpoint "$workload_pid" "$demo_dir/images"
 workload_pid=
 du -sh "$demo_dir/images"
