@@ -97,6 +97,10 @@ job_adopt(struct job *job)
  * never happen, and one left dumping would go on without anyone to
  * acknowledge its notifications.  Its death releases the tree, which runs
  * on, as when a checkpoint is canceled.
+ *
+ * NOTE: a restore job's worker is not recorded.  It ends on its own once
+ * it finds ctrd's socket closed, but one blocked for good (on a FIFO in
+ * the images, say) stays until someone kills it by hand.
  */
 static void
 job_kill_orphan_worker(const struct job *job)
