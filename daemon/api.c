@@ -85,10 +85,6 @@ api_check_image_options(const struct images_set *set, struct error *err)
  * pids are all free on the host.  Returns the descriptor, and the root's
  * pid in `ret_root_pid`.  The descriptor, not the path, goes to CRIU, so
  * the directory cannot be swapped between these checks and the restore.
- *
- * NOTE: two restores of one image set submitted together both pass the
- * pid check, because neither CRIU has forked yet, and with two running
- * slots both then fail as their CRIUs clash on the pids.
  */
 static int
 api_open_images(const struct api *api, const char *path, pid_t *ret_root_pid,

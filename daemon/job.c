@@ -1050,14 +1050,42 @@ job_start(struct job *job, struct worker *worker)
 		job_fail(job, "lazy-pages-failed", err.message, NULL);
 }
 
+/*
+ * Return whether a restore not yet restored restores the root pid of
+ * `job`'s images.  Two CRIUs restoring the same pids at once clash: one
+ * fails, and its failure can kill the other's tree.  A root with pid 1
+ * gets a new pid namespace, where pids cannot clash.
+ */
+static bool
+jobs_is_pid_busy(const struct jobs *jobs, const struct job *job)
+{
+	const struct job *other;
+
+	if (job->type != JOB_TYPE_RESTORE || job->image_pid <= 1)
+		return false;
+	TAILQ_FOREACH(other, &jobs->all, all_entry)
+		if (other != job && other->type == JOB_TYPE_RESTORE &&
+		    other->image_pid == job->image_pid &&
+		    (other->state == JOB_LAZY_PAGES ||
+		    other->state == JOB_RESTORING))
+			return true;
+	return false;
+}
+
 void
 jobs_dispatch(struct jobs *jobs)
 {
 	struct worker *worker;
 	struct job *job;
 
+	/*
+	 * A job whose root pid a running restore restores waits at the head
+	 * of the queue until that restore is restored or ends, then meets its
+	 * pid check.
+	 */
 	while ((job = TAILQ_FIRST(&jobs->queue)) != NULL &&
-	    jobs->running < jobs->config.max_running) {
+	    jobs->running < jobs->config.max_running &&
+	    !jobs_is_pid_busy(jobs, job)) {
 		worker = pool_claim(jobs->pool);
 		if (worker == NULL)
 			break;
@@ -1298,7 +1326,8 @@ jobs_send_early(struct jobs *jobs, struct job *job)
 
 	if (job->type != JOB_TYPE_RESTORE || job->options.lazy_pages ||
 	    !TAILQ_EMPTY(&jobs->queue) || jobs_is_stopping(jobs) ||
-	    jobs->running >= jobs->config.max_running)
+	    jobs->running >= jobs->config.max_running ||
+	    jobs_is_pid_busy(jobs, job))
 		return;
 	worker = pool_claim(jobs->pool);
 	if (worker == NULL)

@@ -2,16 +2,32 @@
 # Restoring an image set while its first restored copy still runs fails
 # with pid-in-use, because CRIU restores each process with its dumped pid.
 # ctrd detects that before CRIU runs and rejects the request, and checks
-# again when a queued job starts.  The first copy runs on, and ctrd keeps
-# serving.
+# again when a queued job starts, which waits while a restore of the same
+# root pid runs.  The first copy runs on, and ctrd keeps serving.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+
+# Check that job $1 restored workload $4 with pid $3, and that job $2, a
+# restore of the same images, failed its pid check naming the restored
+# process.
+check_first_restored() {
+	local first=$1 second=$2 pid=$3 name=$4 message
+	wait_job_state "$second" failed 30
+	record_restored_pid "$(job_value "$first" pid)"
+	assert_eq restored "$(job_value "$first" state)" "state of job $first"
+	assert_eq "$pid" "$(job_value "$first" pid)" "pid of job $first"
+	assert_eq pid-in-use "$(job_value "$second" error.code)" "error code of job $second"
+	message=$(job_value "$second" error.message)
+	[[ "$message" == *"pid $pid of the image is in use by process 'ctrd-workload'"* ]] ||
+		fail "error message of job $second: expected it to name pid $pid and 'ctrd-workload', got '$message'"
+	check_heartbeat "$test_dir/$name"
+}
 
 begin_test
 # One restore at a time, so jobs queue.  The low log cap ends the truncated
 # image's restore, which keeps ctrd's only restore slot for about a second.
-echo '{"max_running": 1, "max_log_bytes": 4194304}' >"$test_dir/ctrd.json"
-start_ctrd 1 "$criu_bin" --config "$test_dir/ctrd.json"
+echo '{"max_running": 1, "workers": 2, "max_log_bytes": 4194304}' >"$test_dir/ctrd.json"
+start_ctrd - "$criu_bin" --config "$test_dir/ctrd.json"
 
 start_workload first 16 --seed 4
 first_pid=$workload_pid
@@ -26,6 +42,9 @@ start_workload holder 16 --seed 7
 dump_workload "$workload_pid" "$test_dir/holder-images"
 pages=$(ls "$test_dir"/holder-images/pages-*.img | head -n 1)
 truncate -s 4096 "$pages"
+start_workload clash 16 --seed 8
+clash_pid=$workload_pid
+dump_workload "$clash_pid" "$test_dir/clash-images"
 
 run_cli first.out restore "$test_dir/first-images"
 assert_eq 0 "$cli_status" "exit status of the first restore (stderr: $(cat first.out.err))"
@@ -80,17 +99,37 @@ run_cli queued2.out restore --detach "$test_dir/queued-images"
 assert_eq 0 "$cli_status" "exit status of the second queued restore (stderr: $(cat queued2.out.err))"
 queued1_job=$(cat queued1.out)
 queued2_job=$(cat queued2.out)
-for ((i = 0; i < 300; i++)); do
-	[ "$(job_value "$queued2_job" state)" = failed ] && break
-	sleep 0.1
-done
-assert_eq failed "$(job_value "$queued2_job" state)" "state of second queued job $queued2_job"
-record_restored_pid "$(job_value "$queued1_job" pid)"
-assert_eq restored "$(job_value "$queued1_job" state)" "state of first queued job $queued1_job"
-assert_eq "$queued_pid" "$(job_value "$queued1_job" pid)" "pid of first queued job $queued1_job"
-assert_eq pid-in-use "$(job_value "$queued2_job" error.code)" "error code of second queued job $queued2_job"
-message=$(job_value "$queued2_job" error.message)
-[[ "$message" == *"pid $queued_pid of the image is in use by process 'ctrd-workload'"* ]] ||
-	fail "error message of second queued job $queued2_job: expected it to name pid $queued_pid and 'ctrd-workload', got '$message'"
-check_heartbeat "$test_dir/queued"
+check_first_restored "$queued1_job" "$queued2_job" "$queued_pid" queued
+
+# With two restores running at once, the same images twice would make two
+# CRIUs restore the same pids at once: one fails, and its failure killed
+# the other's tree in tests.  The second
+# job waits until the first is restored, then fails its pid check, and the
+# first copy runs on.
+echo '{"max_running": 2, "workers": 2, "max_log_bytes": 4194304}' >"$test_dir/ctrd.json"
+kill -HUP "$ctrd_pid"
+wait_until 10 file_has "$test_dir/ctrd.log" "reload: 'max_running' 1 -> 2" ||
+	fail "ctrd did not reload max_running 2; see $test_dir/ctrd.log"
+wait_until 20 eval '[ "$(cli --json info | json_value pool.warm)" = 2 ]' ||
+	fail "ctrd has not 2 warm workers: $(cli --json info)"
+# Both requests go in one write, so ctrd reads them in one turn.
+python3 - "$ctrd_socket" "$test_dir/clash-images" >clash.jobs <<'PY' ||
+import json, socket, sys
+
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1])
+request = {"method": "restore", "params": {"images_dir": sys.argv[2]}}
+sock.sendall(b"".join(
+    (json.dumps(dict(request, id=n)) + "\n").encode() for n in (1, 2)))
+replies = sock.makefile()
+for n in (1, 2):
+    reply = json.loads(replies.readline())
+    if "result" not in reply:
+        sys.exit(f"restore {n} was rejected: {reply}")
+    print(reply["result"]["job"])
+PY
+	fail "the two restores of the same images were not both accepted (see above)"
+clash1_job=$(sed -n 1p clash.jobs)
+clash2_job=$(sed -n 2p clash.jobs)
+check_first_restored "$clash1_job" "$clash2_job" "$clash_pid" clash
 log PASS
