@@ -131,8 +131,8 @@ api_check_can_queue(const struct api *api, struct conn *conn,
 }
 
 /*
- * Reply with the new job, follow it if asked, then queue it.  A job that
- * can start at once has its RESTORE sent first.
+ * Reply with the new job, follow it if requested, then queue it.  A job
+ * that can start at once gets its RESTORE sent before the reply.
  */
 static void
 api_submit(struct api *api, struct conn *conn, const struct request *req,

@@ -612,9 +612,9 @@ job_set_pid(struct job *job, pid_t pid)
 }
 
 /*
- * Take CRIU's statistics of the restore from the job's work dir.  They
- * only inform, so a missing or damaged file costs the job nothing else.
- * They stay hidden from status and metrics until the job is restored.
+ * Read CRIU's statistics of the restore from the job's work dir.  They are
+ * informational, so a missing or damaged file only logs a warning.  They
+ * stay out of status and metrics until the job is restored.
  */
 static void
 job_read_criu_stats(struct job *job)
@@ -629,7 +629,7 @@ job_read_criu_stats(struct job *job)
 	job->criu_stats_read = true;
 }
 
-/* Show the statistics read for a job that reached restored. */
+/* Publish the statistics in status and metrics, reading them if needed. */
 static void
 job_publish_criu_stats(struct job *job)
 {
@@ -667,8 +667,8 @@ job_on_notify(struct job *job, const CriuResp *resp)
 	}
 	/*
 	 * CRIU writes stats-restore before it runs the post-resume scripts
-	 * (restore_root_task() in CRIU 4.2's criu/cr-restore.c), so they are
-	 * read here, while CRIU prepares its reply, not after it.
+	 * (restore_root_task() in CRIU 4.2's criu/cr-restore.c).  Reading it
+	 * here overlaps with CRIU preparing its reply.
 	 */
 	if (notify != NULL && notify->script != NULL &&
 	    strcmp(notify->script, "post-resume") == 0 && !job->criu_stats_read)
@@ -1051,10 +1051,10 @@ job_start(struct job *job, struct worker *worker)
 }
 
 /*
- * Return whether a restore not yet restored restores the root pid of
- * `job`'s images.  Two CRIUs restoring the same pids at once clash: one
- * fails, and its failure can kill the other's tree.  A root with pid 1
- * gets a new pid namespace, where pids cannot clash.
+ * Return whether another restore job in lazy-pages or restoring has the
+ * same root pid as `job`.  Two CRIUs that restore the same pids at once
+ * clash: one fails, and its cleanup can kill the other's tree.  Roots with
+ * pid 1 get a new pid namespace each, so they never clash.
  */
 static bool
 jobs_is_pid_busy(const struct jobs *jobs, const struct job *job)
@@ -1079,9 +1079,8 @@ jobs_dispatch(struct jobs *jobs)
 	struct job *job;
 
 	/*
-	 * A job whose root pid a running restore restores waits at the head
-	 * of the queue until that restore is restored or ends, then meets its
-	 * pid check.
+	 * A job whose root pid is busy stays at the head of the queue until
+	 * the other restore is restored or ends.  It then meets the pid check.
 	 */
 	while ((job = TAILQ_FIRST(&jobs->queue)) != NULL &&
 	    jobs->running < jobs->config.max_running &&
@@ -1096,9 +1095,9 @@ jobs_dispatch(struct jobs *jobs)
 	TAILQ_FOREACH(job, &jobs->queue, queue_entry)
 		job->waited = true;
 	/*
-	 * With jobs waiting, the restores running now are no reason to hold
-	 * back the replacement workers: the next job needs one as soon as a
-	 * restore ends, and a CRIU takes milliseconds to start.
+	 * Jobs are waiting, so the replacement workers start now instead of
+	 * after the claim delay.  The next job needs one as soon as a restore
+	 * ends, and a CRIU took about 4 ms to start in the benchmark runs.
 	 */
 	if (!TAILQ_EMPTY(&jobs->queue))
 		pool_refill_soon(jobs->pool);
@@ -1313,10 +1312,10 @@ jobs_check_checkpoint_clash(const struct jobs *jobs, int images_fd,
 }
 
 /*
- * Sending before the job's first record is safe.  CRIU's messages are read
- * in a later turn of the loop, after jobs_enqueue() recorded and started
- * the job.  If ctrd dies before then, the worker loses its socket, and
- * CRIU fails the restore at its first notification, before it forks.
+ * Sending before the job's first record is safe, because CRIU's messages
+ * are read in a later turn of the loop, after jobs_enqueue() recorded and
+ * started the job.  If ctrd dies before then, the worker loses its socket
+ * and CRIU fails the restore when it sends its first notification.
  */
 void
 jobs_send_early(struct jobs *jobs, struct job *job)
@@ -1340,9 +1339,9 @@ jobs_send_early(struct jobs *jobs, struct job *job)
 	}
 	/*
 	 * The worker died while idle and ctrd has not reaped it yet.  CRIU
-	 * got nothing, so the job queues as usual for another worker.
+	 * received nothing, so the job queues as usual for another worker.
 	 */
-	log_notice(job->id, "worker %d: %s; queuing the job for another worker",
+	log_notice(job->id, "worker %d: %s, so the job waits for another worker",
 	    (int)worker_pid(worker), err.message);
 	worker_kill(worker);
 	worker_free(worker);

@@ -155,11 +155,11 @@ int jobs_check_checkpoint_clash(const struct jobs *jobs, int images_fd,
     const struct job_options *options, struct error *err);
 
 /*
- * Send a full restore's RESTORE to a warm worker at once when the job would
- * start first anyway: nothing queued, a running slot and a warm worker
- * free.  Call it right after jobs_create(), before the reply: CRIU then
- * works while ctrd replies and records the job.  jobs_enqueue() starts such
- * a job in the same turn of the loop.  Does nothing otherwise.
+ * Send a full restore's RESTORE to a warm worker at once if the job would
+ * start first anyway, with nothing queued and a running slot and a warm
+ * worker free.  Call it after jobs_create() and before the reply, so CRIU
+ * works while ctrd replies.  jobs_enqueue() then starts the job in the same
+ * turn of the loop.
  */
 void jobs_send_early(struct jobs *jobs, struct job *job);
 

@@ -99,8 +99,8 @@ job_adopt(struct job *job)
  * on, as when a checkpoint is canceled.
  *
  * NOTE: a restore job's worker is not recorded.  It ends on its own once
- * it finds ctrd's socket closed, but one blocked for good (on a FIFO in
- * the images, say) stays until someone kills it by hand.
+ * it finds ctrd's socket closed, but a worker blocked for good, for example
+ * on a FIFO in the images, runs until someone kills it by hand.
  */
 static void
 job_kill_orphan_worker(const struct job *job)

@@ -37,15 +37,15 @@ void pool_set_size(struct pool *pool, int size);
 
 /*
  * Take a warm worker, or return NULL when none is warm.  The caller owns it
- * (set its ops at once) and must call pool_release() when it frees it.  Its
- * replacement is spawned 50 ms later, or when it is released if that comes
- * first, so the new CRIU does not compete with the restore for the CPU.
+ * (set its ops at once) and must call pool_release() when it frees it.  The
+ * replacement starts 50 ms later, or at the release if that comes first,
+ * so the new CRIU does not compete with the restore for the CPU.
  */
 struct worker *pool_claim(struct pool *pool);
 
 /*
- * Spawn the replacements of claimed workers in the next turn of the loop,
- * without the delay pool_claim() waits: for when jobs wait for workers.
+ * Spawn the replacements of claimed workers in the next turn of the loop
+ * instead of after pool_claim()'s delay.  Call it when jobs are waiting.
  */
 void pool_refill_soon(struct pool *pool);
 

@@ -218,11 +218,10 @@ worker_stop(struct worker *worker)
 }
 
 /*
- * The worker leads its own process group (spawn_child() calls setsid()).
- * The children CRIU forks stay in that group until they take the pgid
- * recorded in the images: its kernel probes, and half-restored tasks.  A
- * probe child that stopped itself would stay stopped once its CRIU is
- * gone, so the whole group is killed.
+ * The worker leads its own process group, because spawn_child() calls
+ * setsid(), and CRIU's children stay in it until they take the pgid in the
+ * images.  A child that CRIU stopped while probing the kernel stayed
+ * stopped after its CRIU was killed, so the whole group is killed.
  */
 void
 worker_kill(struct worker *worker)

@@ -109,8 +109,8 @@ class Variant:
         return median(self.small_values(method, column))
 
     def outside_criu(self, method, column="criu_log_ms"):
-        """Return the median over runs of wall time minus CRIU's own time:
-        its log span, or with column "criu_stats_ms" its restore_time."""
+        """Return the median over runs of wall time minus CRIU's own time,
+        which is its log span, or its restore_time for "criu_stats_ms"."""
         values = []
         for row in self.small:
             if row["method"] != method or int(row["run"]) == 0:
@@ -495,8 +495,8 @@ def targets(v):
     cli = v.small_median("cli")
     fresh = v.small_median("swrk-fresh")
     overhead = diff(ctrd, v.small_median("swrk-warm"))
-    # The suite's definition of ctrd's own overhead: wall time less CRIU's
-    # own restore_time, here against the same for a bare pre-warmed swrk.
+    # ctrd's own overhead is wall time less CRIU's restore_time, compared
+    # here with the same measure for a bare pre-warmed swrk.
     paired = diff(v.outside_criu("ctrd", "criu_stats_ms"),
                   v.outside_criu("swrk-warm", "criu_stats_ms"))
     full = v.sweep_median(1024, "full", "restored_ms")

@@ -146,7 +146,7 @@ write_host_facts() {
 		printf 'run_fs\t%s\n' "$(stat -f -c %T /run)"
 		printf 'kdat_tmp_present\t%s\n' "$([ -e /run/criu.kdat.tmp ] && echo yes || echo no)"
 		printf 'commit\t%s\n' "$(git -C "$source_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-		# Changes to the code, not to the files this suite rewrites.
+		# Count changes to the code, leaving out the files this suite rewrites.
 		printf 'dirty\t%s\n' "$(git -C "$source_dir" status --porcelain -- . \
 			':!tests/bench/results' ':!BENCHMARKS.md' 2>/dev/null | grep -c . || true)"
 		printf 'started\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"

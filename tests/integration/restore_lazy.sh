@@ -19,8 +19,8 @@ restored_pid=$(job_value "$job" pid)
 record_restored_pid "$restored_pid"
 
 # The first line is the reply to restore; every later line is an event.
-# On a failure, CRIU's own counts and the end of the lazy-pages server's
-# log tell whether CRIU or ctrd got the pages wrong.
+# Print CRIU's page counts and the end of the lazy-pages server's log, which
+# show whether CRIU or ctrd got the pages wrong.
 show_lazy_log() {
 	local log=$state_dir/jobs/$job/lazy-pages.log
 	echo "restore_lazy: CRIU's page counts, then the end of $log:" >&2
