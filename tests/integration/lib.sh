@@ -465,6 +465,28 @@ record_child_pid() {
 	child_pids+=("$1")
 }
 
+# Send one restore request per images dir in $@, all in a single write, so
+# ctrd reads them in one turn, and print the job id of each reply.
+submit_together() {
+	python3 - "$ctrd_socket" "$@" <<'PY' || fail "a restore sent together with others was rejected (see above)"
+import json, socket, sys
+
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1])
+dirs = sys.argv[2:]
+sock.sendall(b"".join(
+    (json.dumps({"id": n, "method": "restore",
+                 "params": {"images_dir": d}}) + "\n").encode()
+    for n, d in enumerate(dirs, 1)))
+replies = sock.makefile()
+for n in range(1, len(dirs) + 1):
+    reply = json.loads(replies.readline())
+    if "result" not in reply:
+        sys.exit(f"restore {n} was rejected: {reply}")
+    print(reply["result"]["job"])
+PY
+}
+
 assert_eq() {
 	local expected=$1 actual=$2 what=$3
 	[ "$actual" = "$expected" ] || fail "$what: expected '$expected', got '$actual'"

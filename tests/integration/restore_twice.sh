@@ -1,15 +1,14 @@
 #!/bin/bash
 # Restoring an image set while its first restored copy still runs fails
 # with pid-in-use, because CRIU restores each process with its dumped pid.
-# ctrd detects that before CRIU runs and rejects the request, and checks
-# again when a queued job starts, which waits while a restore of the same
-# root pid runs.  The first copy runs on, and ctrd keeps serving.
+# ctrd detects that before CRIU runs and rejects the request.  It checks
+# again when a queued job starts, after any restore of the same root pid
+# has ended.  The first copy runs on, and ctrd keeps serving.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# Check that job $1 restored workload $4 with pid $3, and that job $2, a
-# restore of the same images, failed its pid check naming the restored
-# process.
+# Check that job $1 restored workload $4 as pid $3, and that job $2, a
+# restore of the same images, failed its pid check on that process.
 check_first_restored() {
 	local first=$1 second=$2 pid=$3 name=$4 message
 	wait_job_state "$second" failed 30
@@ -102,8 +101,8 @@ queued2_job=$(cat queued2.out)
 check_first_restored "$queued1_job" "$queued2_job" "$queued_pid" queued
 
 # With two restores running at once, the same images twice would make two
-# CRIUs restore the same pids at once: one fails, and its failure killed
-# the other's tree in tests.  The second
+# CRIUs restore the same pids at once: one fails, and its cleanup can kill
+# the other's tree.  The second
 # job waits until the first is restored, then fails its pid check, and the
 # first copy runs on.
 echo '{"max_running": 2, "workers": 2, "max_log_bytes": 4194304}' >"$test_dir/ctrd.json"
@@ -112,23 +111,7 @@ wait_until 10 file_has "$test_dir/ctrd.log" "reload: 'max_running' 1 -> 2" ||
 	fail "ctrd did not reload max_running 2; see $test_dir/ctrd.log"
 wait_until 20 eval '[ "$(cli --json info | json_value pool.warm)" = 2 ]' ||
 	fail "ctrd has not 2 warm workers: $(cli --json info)"
-# Both requests go in one write, so ctrd reads them in one turn.
-python3 - "$ctrd_socket" "$test_dir/clash-images" >clash.jobs <<'PY' ||
-import json, socket, sys
-
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-sock.connect(sys.argv[1])
-request = {"method": "restore", "params": {"images_dir": sys.argv[2]}}
-sock.sendall(b"".join(
-    (json.dumps(dict(request, id=n)) + "\n").encode() for n in (1, 2)))
-replies = sock.makefile()
-for n in (1, 2):
-    reply = json.loads(replies.readline())
-    if "result" not in reply:
-        sys.exit(f"restore {n} was rejected: {reply}")
-    print(reply["result"]["job"])
-PY
-	fail "the two restores of the same images were not both accepted (see above)"
+submit_together "$test_dir/clash-images" "$test_dir/clash-images" >clash.jobs
 clash1_job=$(sed -n 1p clash.jobs)
 clash2_job=$(sed -n 2p clash.jobs)
 check_first_restored "$clash1_job" "$clash2_job" "$clash_pid" clash
